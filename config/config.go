@@ -1,0 +1,454 @@
+// Package config holds a node's typed configuration and reads it from a
+// redis.conf-style file plus command-line overrides, as redis-server does.
+//
+// Every directive is described once in the directive table: its name, how its
+// arguments parse into a typed Config field, how CONFIG GET prints it, whether
+// CONFIG SET may change it at run time, and whether slotvault acts on it yet.
+// Parse errors carry the file, line and reason, in the shape Redis prints.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrBadConfig is wrapped by every parse and validation error.
+var ErrBadConfig = errors.New("config: bad configuration")
+
+// FsyncPolicy is the appendfsync setting.
+type FsyncPolicy int
+
+// Fsync policies as Redis defines them.
+const (
+	FsyncEverysec FsyncPolicy = iota
+	FsyncAlways
+	FsyncNo
+)
+
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncAlways:
+		return "always"
+	case FsyncNo:
+		return "no"
+	}
+	return "everysec"
+}
+
+// SaveRule is one "save <seconds> <changes>" rule.
+type SaveRule struct {
+	Seconds int
+	Changes int
+}
+
+// Config is a node's configuration. Fields are typed; the directive table
+// converts from and to the redis.conf text form.
+type Config struct {
+	// Path of the config file the node was started with ("" if none).
+	File string
+
+	Port                   int
+	Bind                   []string
+	Dir                    string
+	Daemonize              bool
+	Pidfile                string
+	ProtectedMode          bool
+	RequirePass            string
+	MaxClients             int
+	MaxMemory              int64
+	MaxMemoryPolicy        string
+	LogLevel               string
+	LogFile                string
+	Databases              int
+	Timeout                time.Duration
+	TCPKeepalive           time.Duration
+	ProtoMaxBulkLen        int64
+	ClientQueryBufferLimit int64
+	Hz                     int
+	SlowlogLogSlowerThan   int64 // microseconds; negative disables
+	SlowlogMaxLen          int
+	LatencyTrackingEnabled bool
+
+	HashMaxListpackEntries int
+	HashMaxListpackValue   int
+	SetMaxIntsetEntries    int
+	ZsetMaxListpackEntries int
+	ZsetMaxListpackValue   int
+	ListMaxListpackSize    int
+	ListCompressDepth      int
+
+	ClusterEnabled             bool
+	ClusterConfigFile          string
+	ClusterNodeTimeout         time.Duration
+	ClusterPort                int
+	ClusterRequireFullCoverage bool
+	ClusterAllowReadsWhenDown  bool
+
+	AppendOnly               bool
+	AppendFsync              FsyncPolicy
+	AppendFilename           string
+	AppendDirname            string
+	AofLoadTruncated         bool
+	AutoAofRewritePercentage int
+	AutoAofRewriteMinSize    int64
+	Save                     []SaveRule
+	DBFilename               string
+	StopWritesOnBgsaveError  bool
+
+	// Extra holds values of directives that are parsed and validated but
+	// whose behaviour belongs to a later part of slotvault.
+	Extra map[string]string
+}
+
+// Default returns Redis 7.0's defaults.
+func Default() *Config {
+	return &Config{
+		Port:                       6379,
+		Bind:                       []string{"*", "-::*"},
+		Dir:                        ".",
+		ProtectedMode:              true,
+		MaxClients:                 10000,
+		MaxMemoryPolicy:            "noeviction",
+		LogLevel:                   "notice",
+		Databases:                  16,
+		TCPKeepalive:               300 * time.Second,
+		ProtoMaxBulkLen:            512 << 20,
+		ClientQueryBufferLimit:     1 << 30,
+		Hz:                         10,
+		SlowlogLogSlowerThan:       10000,
+		SlowlogMaxLen:              128,
+		LatencyTrackingEnabled:     true,
+		HashMaxListpackEntries:     128,
+		HashMaxListpackValue:       64,
+		SetMaxIntsetEntries:        512,
+		ZsetMaxListpackEntries:     128,
+		ZsetMaxListpackValue:       64,
+		ListMaxListpackSize:        -2,
+		ClusterConfigFile:          "nodes.conf",
+		ClusterNodeTimeout:         15 * time.Second,
+		ClusterRequireFullCoverage: true,
+		AppendFsync:                FsyncEverysec,
+		AppendFilename:             "appendonly.aof",
+		AppendDirname:              "appendonlydir",
+		AofLoadTruncated:           true,
+		AutoAofRewritePercentage:   100,
+		AutoAofRewriteMinSize:      64 << 20,
+		Save:                       []SaveRule{{3600, 1}, {300, 100}, {60, 10000}},
+		DBFilename:                 "dump.rdb",
+		StopWritesOnBgsaveError:    true,
+		Extra:                      map[string]string{},
+	}
+}
+
+// LineError is a problem found at one line of a config file (or in one
+// command-line override, where Line is 0 and File is "command line").
+type LineError struct {
+	File   string
+	Line   int
+	Text   string
+	Reason string
+}
+
+func (e *LineError) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s, line %d", e.File, e.Line)
+	}
+	return fmt.Sprintf("*** FATAL CONFIG FILE ERROR ***\nReading the configuration file %s\n>>> '%s'\n%s", where, e.Text, e.Reason)
+}
+
+func (e *LineError) Unwrap() error { return ErrBadConfig }
+
+// Load reads a config file (path may be "" for none) and then applies the
+// command-line overrides, given as redis-server takes them
+// ("--port 7000 --save ''"). The returned Config is validated.
+func Load(path string, overrides []string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading %s: %v", ErrBadConfig, path, err)
+		}
+		c.File = path
+		if err := c.parseText(path, string(data)); err != nil {
+			return nil, err
+		}
+	}
+	if len(overrides) > 0 {
+		text, err := overridesToText(overrides)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.parseText("command line", text); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// overridesToText turns "--name v1 v2 --other v" into config lines.
+func overridesToText(args []string) (string, error) {
+	var b strings.Builder
+	first := true
+	for _, a := range args {
+		if strings.HasPrefix(a, "--") && len(a) > 2 {
+			if !first {
+				b.WriteByte('\n')
+			}
+			first = false
+			b.WriteString(a[2:])
+			continue
+		}
+		if first {
+			return "", &LineError{File: "command line", Text: a, Reason: "Invalid argument: expected --directive"}
+		}
+		b.WriteByte(' ')
+		b.WriteString(quoteArg(a))
+	}
+	return b.String(), nil
+}
+
+func quoteArg(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\"'\\") {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
+
+// parseText applies the lines of a config text.
+func (c *Config) parseText(file, text string) error {
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		args, err := SplitArgs(line)
+		if err != nil {
+			return &LineError{File: file, Line: i + 1, Text: line, Reason: "Unbalanced quotes in configuration line"}
+		}
+		if len(args) == 0 {
+			continue
+		}
+		if err := c.apply(strings.ToLower(args[0]), args[1:], true); err != nil {
+			return &LineError{File: file, Line: i + 1, Text: line, Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+// apply sets one directive from its arguments.
+func (c *Config) apply(name string, args []string, fromFile bool) error {
+	d := lookup(name)
+	if d == nil {
+		return errors.New("Bad directive or wrong number of arguments")
+	}
+	if d.multiArg {
+		// "save" and "bind" take a variable number of arguments.
+	} else if len(args) != 1 {
+		return errors.New("wrong number of arguments")
+	}
+	return d.set(c, args)
+}
+
+// Set changes a directive at run time, as CONFIG SET does. It reports
+// whether the directive exists and is mutable, and any parse error.
+func (c *Config) Set(name string, value string) error {
+	d := lookup(strings.ToLower(name))
+	if d == nil {
+		return fmt.Errorf("Unknown option or number of arguments for CONFIG SET - '%s'", name)
+	}
+	if d.immutable {
+		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name)
+	}
+	var args []string
+	if d.multiArg {
+		args = strings.Fields(value)
+		if name == "save" && strings.TrimSpace(value) == "" {
+			args = []string{""}
+		}
+	} else {
+		args = []string{value}
+	}
+	old := *c
+	if err := d.set(c, args); err != nil {
+		*c = old
+		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s", name, err.Error())
+	}
+	if err := c.Validate(); err != nil {
+		*c = old
+		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s", name, err.Error())
+	}
+	return nil
+}
+
+// Get returns name/value pairs for every directive matching the glob
+// pattern, sorted by name, as CONFIG GET does.
+func (c *Config) Get(pattern string, match func(pattern, name string) bool) [][2]string {
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, d := range directives {
+		for _, n := range append([]string{d.name}, d.aliases...) {
+			if seen[n] || !match(pattern, n) {
+				continue
+			}
+			seen[n] = true
+			out = append(out, [2]string{n, d.get(c)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// Validate checks cross-field constraints and reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []string
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, "port must be between 0 and 65535")
+	}
+	if c.Daemonize {
+		errs = append(errs, "daemonize yes is not supported: run slotvault under a service manager (deploy/)")
+	}
+	if c.Databases < 1 {
+		errs = append(errs, "databases must be at least 1")
+	}
+	if c.ClusterEnabled && c.Databases < 1 {
+		errs = append(errs, "cluster mode needs database 0")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrBadConfig, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Directive describes one config directive for documentation.
+type Directive struct {
+	Name      string
+	Immutable bool
+	Active    bool
+}
+
+// Directives lists every known directive.
+func Directives() []Directive {
+	out := make([]Directive, 0, len(directives))
+	for _, d := range directives {
+		out = append(out, Directive{d.name, d.immutable, d.active})
+	}
+	return out
+}
+
+// IsActive reports whether slotvault acts on the directive yet.
+func IsActive(name string) bool {
+	d := lookup(name)
+	return d != nil && d.active
+}
+
+// SplitArgs splits a config line or inline command the way Redis's
+// sdssplitargs does: spaces separate, "double quotes" take \n \r \t \b \a
+// \\ \" and \xHH escapes, 'single quotes' take \'; a closing quote must be
+// followed by a space or the end.
+func SplitArgs(line string) ([]string, error) {
+	var out []string
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r' || line[i] == '\v' || line[i] == '\f') {
+			i++
+		}
+		if i >= len(line) {
+			return out, nil
+		}
+		var cur []byte
+		inq, insq := false, false
+		for done := false; !done; {
+			if inq {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				if line[i] == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]) {
+					cur = append(cur, unhex(line[i+2])<<4|unhex(line[i+3]))
+					i += 3
+				} else if line[i] == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						cur = append(cur, '\n')
+					case 'r':
+						cur = append(cur, '\r')
+					case 't':
+						cur = append(cur, '\t')
+					case 'b':
+						cur = append(cur, '\b')
+					case 'a':
+						cur = append(cur, '\a')
+					default:
+						cur = append(cur, line[i])
+					}
+				} else if line[i] == '"' {
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, errors.New("unbalanced quotes")
+					}
+					done = true
+				} else {
+					cur = append(cur, line[i])
+				}
+			} else if insq {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				if line[i] == '\\' && i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					cur = append(cur, '\'')
+				} else if line[i] == '\'' {
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, errors.New("unbalanced quotes")
+					}
+					done = true
+				} else {
+					cur = append(cur, line[i])
+				}
+			} else {
+				if i >= len(line) {
+					break
+				}
+				switch line[i] {
+				case ' ', '\n', '\r', '\t', 0:
+					done = true
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					cur = append(cur, line[i])
+				}
+			}
+			if i < len(line) {
+				i++
+			}
+		}
+		out = append(out, string(cur))
+	}
+}
+
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f'
+}
+
+func isHex(b byte) bool {
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b >= '0' && b <= '9':
+		return b - '0'
+	case b >= 'a' && b <= 'f':
+		return b - 'a' + 10
+	}
+	return b - 'A' + 10
+}

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/slotvault/slotvault/config"
+	"github.com/slotvault/slotvault/node"
+	"github.com/spf13/cobra"
+)
+
+func serverCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "server [CONFIG-FILE] [--directive value ...]",
+		Short: "Run a node, configured like redis-server",
+		Long: `Run a node. Like redis-server, it reads an optional redis.conf-style file and
+then applies command-line overrides, e.g.:
+
+  slotvault server ./redis.conf --port 7001 --appendonly yes`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+				return cmd.Help()
+			}
+			return runServer(args)
+		},
+	}
+}
+
+func runServer(args []string) error {
+	path := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		path, args = args[0], args[1:]
+	}
+	cfg, err := config.Load(path, args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitError{1}
+	}
+	logger, closeLog, err := openLog(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "slotvault:", err)
+		return exitError{1}
+	}
+	defer closeLog()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		logger.Error("cannot create dir", "dir", cfg.Dir, "err", err)
+		return exitError{1}
+	}
+	if err := os.Chdir(cfg.Dir); err != nil {
+		logger.Error("can't chdir", "dir", cfg.Dir, "err", err)
+		return exitError{1}
+	}
+	n, err := node.New(cfg, node.Options{Logger: logger})
+	if err != nil {
+		logger.Error("cannot create node", "err", err)
+		return exitError{1}
+	}
+	if err := startExtensions(n, cfg, logger); err != nil {
+		logger.Error("start-up failed", "err", err)
+		return exitError{1}
+	}
+	if err := n.Start(); err != nil {
+		logger.Error("start-up failed", "err", err)
+		return exitError{1}
+	}
+	if cfg.Pidfile != "" {
+		if err := node.WritePidfile(cfg.Pidfile); err != nil {
+			logger.Warn("failed to write pidfile", "path", cfg.Pidfile, "err", err)
+		}
+		defer os.Remove(cfg.Pidfile)
+	}
+	logger.Info("Ready to accept connections", "port", cfg.Port, "pid", os.Getpid())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		logger.Info("received signal, shutting down", "signal", s.String())
+	case <-n.Done():
+	}
+	n.Close()
+	stopExtensions(logger)
+	logger.Info("slotvault is now ready to exit, bye bye...")
+	return nil
+}
+
+// startExtensions and stopExtensions are the seams where persistence (and
+// later backup, cluster) attach to a node before it listens.
+var (
+	extensions []extension
+)
+
+type extension struct {
+	start func(n *node.Node, cfg *config.Config, log *slog.Logger) error
+	stop  func(log *slog.Logger)
+}
+
+func startExtensions(n *node.Node, cfg *config.Config, log *slog.Logger) error {
+	for _, e := range extensions {
+		if err := e.start(n, cfg, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func stopExtensions(log *slog.Logger) {
+	for i := len(extensions) - 1; i >= 0; i-- {
+		if extensions[i].stop != nil {
+			extensions[i].stop(log)
+		}
+	}
+}
+
+func openLog(cfg *config.Config) (*slog.Logger, func(), error) {
+	var w io.Writer = os.Stdout
+	closeFn := func() {}
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("can't open the log file %s: %w", cfg.LogFile, err)
+		}
+		w = f
+		closeFn = func() { f.Close() }
+	}
+	level := slog.LevelInfo
+	switch cfg.LogLevel {
+	case "debug":
+		level = slog.LevelDebug
+	case "verbose":
+		level = slog.LevelDebug + 2
+	case "warning":
+		level = slog.LevelWarn
+	case "nothing":
+		level = slog.LevelError + 100
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}

@@ -1,0 +1,5 @@
+package node
+
+func bitmapCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,5 @@
+package node
+
+func keyspaceCommands() []*Command {
+	return nil
+}

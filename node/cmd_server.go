@@ -1,0 +1,5 @@
+package node
+
+func serverCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,5 @@
+package node
+
+func stringCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,5 @@
+package node
+
+func txCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,5 @@
+package node
+
+func zsetCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,271 @@
+package node
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// serveRESP is redcon's handler: one request from one client.
+func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
+	cl, _ := conn.Context().(*Client)
+	if cl == nil || len(rc.Args) == 0 {
+		return
+	}
+	n.stats.NetInputBytes.Add(int64(len(rc.Raw)))
+	cmd := n.cmds.lookup(rc.Args[0])
+	if cmd != nil && (cmd.Flags&FlagPubSub != 0 || cl.SubscriptionCount() > 0) {
+		cl.netConn.beginBatch()
+	}
+	cl.reply.Reset()
+	n.execute(cl, cmd, rc.Args)
+	if cl.reply.Len() > 0 {
+		n.stats.NetOutputBytes.Add(int64(cl.reply.Len()))
+		conn.WriteRaw(cl.reply.Bytes())
+	}
+	if cl.reply.Len() > 64<<10 {
+		cl.reply.b = nil
+	}
+	if cl.closing {
+		conn.Close()
+	}
+}
+
+// execute runs one request through the checks Redis applies (existence,
+// arity, authentication, transaction, pub/sub context, loading, memory,
+// write-path health), then the command itself.
+func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
+	r := &cl.reply
+	if cmd == nil {
+		n.rejectInMulti(cl)
+		r.Error(unknownCommandError(args))
+		n.countError("ERR")
+		return
+	}
+	if !arityOK(cmd.Arity, len(args)) {
+		n.rejectInMulti(cl)
+		r.Error("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		n.countError("ERR")
+		return
+	}
+	sub := cmd
+	if cmd.Subcommands != nil && len(args) >= 2 {
+		if s := cmd.Subcommands[strings.ToLower(string(args[1]))]; s != nil {
+			sub = s
+			if !arityOK(s.Arity, len(args)) {
+				n.rejectInMulti(cl)
+				r.Error("ERR wrong number of arguments for '" + s.Name + "' command")
+				n.countError("ERR")
+				return
+			}
+		}
+	}
+
+	n.mu.Lock()
+	if !cl.Authenticated && sub.Flags&FlagNoAuth == 0 {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		r.Error(ErrNoAuth)
+		n.countErrorUnlocked("NOAUTH")
+		return
+	}
+	if cl.inMulti && !isTxControl(cmd.Name) {
+		if sub.Flags&FlagNoMulti != 0 {
+			n.mu.Unlock()
+			cl.multiDirty = true
+			r.Error("ERR Command not allowed inside a transaction")
+			return
+		}
+		cp := make([][]byte, len(args))
+		for i, a := range args {
+			cp[i] = append([]byte(nil), a...)
+		}
+		cl.queued = append(cl.queued, queuedCmd{cmd: cmd, args: cp})
+		n.mu.Unlock()
+		r.Simple("QUEUED")
+		return
+	}
+	if cl.inPubSub() && !allowedInPubSub(cmd.Name) {
+		n.mu.Unlock()
+		r.Error("ERR Can't execute '" + sub.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if n.loading.Load() && sub.Flags&FlagLoading == 0 {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		r.Error(ErrLoading)
+		return
+	}
+	if sub.Flags&FlagWrite != 0 && n.wal != nil {
+		if err := n.wal.Err(); err != nil {
+			n.mu.Unlock()
+			n.rejectInMulti(cl)
+			r.Error("MISCONF Errors writing to the AOF file: " + err.Error())
+			return
+		}
+	}
+	if sub.Flags&FlagDenyOOM != 0 && n.cfg.MaxMemory > 0 && n.overMaxMemoryLocked() {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		r.Error(ErrOOM)
+		return
+	}
+	c := Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: time.Now().UnixMilli()}
+	mark := r.Len()
+	seq := n.callLocked(&c, cmd)
+	bs := cl.blocked
+	n.mu.Unlock()
+
+	if bs != nil {
+		seq = n.waitBlocked(cl, bs)
+	}
+	if seq > 0 && n.wal != nil {
+		if err := n.wal.Wait(seq); err != nil {
+			// The write is applied in memory but may not be durable: it must
+			// not be acknowledged.
+			r.Truncate(mark)
+			r.Error("MISCONF Errors writing to the AOF file: " + err.Error())
+		}
+	}
+}
+
+// callLocked runs a command and everything that follows it under the lock:
+// statistics, slow log, propagation, WATCH invalidation and serving
+// clients blocked on keys it made ready. It returns the highest write-log
+// sequence the command produced (0 for none).
+func (n *Node) callLocked(c *Ctx, top *Command) uint64 {
+	cl := c.Cl
+	start := time.Now()
+	errBefore := c.R.Len()
+	c.Cmd.Handler(c)
+	dur := time.Since(start)
+	cmd := c.Cmd
+	cmd.calls++
+	cmd.usec += dur.Microseconds()
+	if c.R.Len() > errBefore && c.R.b[errBefore] == '-' {
+		cmd.failed++
+		n.countErrorLocked(c.R.b[errBefore:])
+	}
+	n.stats.TotalCommands++
+	cl.LastCmd = cmd.Name
+	cl.LastActive = start
+	if top.Flags&FlagSkipSlowlog == 0 {
+		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
+	}
+	seq := n.flushPropagationLocked(c)
+	if len(n.readyKeys) > 0 {
+		if s := n.serveReadyKeysLocked(); s > seq {
+			seq = s
+		}
+	}
+	return seq
+}
+
+// flushPropagationLocked sends what a command changed to the write log and
+// invalidates WATCHed keys it touched.
+func (n *Node) flushPropagationLocked(c *Ctx) uint64 {
+	var seq uint64
+	if c.dirty > 0 {
+		n.dirty += int64(c.dirty)
+		if c.Cmd.Flags&FlagWrite != 0 && (len(n.watchers) > 0 || len(n.blockers) > 0) {
+			for _, i := range c.Cmd.KeyIndexes(c.Args) {
+				n.touchKey(c.Cl.DB, string(c.Args[i]))
+			}
+		}
+		if !c.propagated {
+			seq = n.propagate(c.Cl.DB, c.Args)
+		}
+	}
+	for _, argv := range c.prop {
+		seq = n.propagate(c.Cl.DB, argv)
+	}
+	c.prop = c.prop[:0]
+	c.dirty = 0
+	c.propagated = false
+	return seq
+}
+
+// propagate hands one mutation to the write log; caller holds the lock.
+func (n *Node) propagate(db int, argv [][]byte) uint64 {
+	if n.wal == nil || n.loading.Load() {
+		return 0
+	}
+	return n.wal.Append(db, argv)
+}
+
+func (n *Node) rejectInMulti(cl *Client) {
+	if cl.inMulti {
+		cl.multiDirty = true
+	}
+}
+
+func (n *Node) countError(code string) {
+	n.mu.Lock()
+	n.countErrorUnlocked(code)
+	n.mu.Unlock()
+}
+
+func (n *Node) countErrorUnlocked(code string) {
+	n.stats.TotalErrorReplies++
+	n.stats.ErrorCounts[code]++
+}
+
+func (n *Node) countErrorLocked(reply []byte) {
+	end := 1
+	for end < len(reply) && reply[end] != ' ' && reply[end] != '\r' {
+		end++
+	}
+	n.countErrorUnlocked(string(reply[1:end]))
+}
+
+func arityOK(arity, n int) bool {
+	if arity > 0 {
+		return n == arity
+	}
+	return n >= -arity
+}
+
+func isTxControl(name string) bool {
+	switch name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+func allowedInPubSub(name string) bool {
+	switch name {
+	case "subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe", "punsubscribe", "ping", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// unknownCommandError builds Redis 7's unknown-command text.
+func unknownCommandError(args [][]byte) string {
+	var a strings.Builder
+	for i := 1; i < len(args) && a.Len() < 128; i++ {
+		a.WriteByte('\'')
+		a.WriteString(truncArg(args[i], 128-a.Len()))
+		a.WriteString("' ")
+	}
+	return "ERR unknown command '" + truncArg(args[0], 128) + "', with args beginning with: " + a.String()
+}
+
+func truncArg(a []byte, max int) string {
+	if max < 0 {
+		max = 0
+	}
+	if len(a) > max {
+		a = a[:max]
+	}
+	return string(a)
+}
+
+// overMaxMemoryLocked reports whether used memory exceeds maxmemory. Until
+// eviction lands (noeviction is the only policy acted on), this refuses
+// denyoom commands.
+func (n *Node) overMaxMemoryLocked() bool {
+	return usedMemory() > uint64(n.cfg.MaxMemory)
+}

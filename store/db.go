@@ -1,0 +1,291 @@
+package store
+
+import (
+	"math/rand/v2"
+
+	"github.com/slotvault/slotvault/slots"
+)
+
+// slotTable holds the keys of one hash slot.
+type slotTable struct {
+	keys     map[string]*Entry
+	volatile int // keys with an expiry, so active expiry can skip the slot
+}
+
+// DB is one logical database.
+type DB struct {
+	tables [slots.Count]*slotTable
+	size   int
+	// nonEmpty counts slots holding at least one key.
+	nonEmpty int
+	volatile int
+	// expireCursor is the next slot the active-expiry cycle visits.
+	expireCursor int
+	// Now returns the current time in Unix milliseconds; replaced in tests.
+	Now func() int64
+	// OnExpire, when set, is called for each key removed by expiry (lazy or
+	// active) before it is removed, so the node can propagate a DEL and
+	// notify watchers.
+	OnExpire func(key string)
+}
+
+// NewDB returns an empty database using now as its clock.
+func NewDB(now func() int64) *DB {
+	return &DB{Now: now}
+}
+
+// Size returns the number of keys, including expired keys not yet removed.
+func (db *DB) Size() int { return db.size }
+
+// Volatile returns the number of keys with an expiry.
+func (db *DB) Volatile() int { return db.volatile }
+
+func (db *DB) table(slot int) *slotTable {
+	t := db.tables[slot]
+	if t == nil {
+		t = &slotTable{keys: make(map[string]*Entry)}
+		db.tables[slot] = t
+	}
+	return t
+}
+
+// Peek returns the entry for key without expiry checks.
+func (db *DB) Peek(key string) *Entry {
+	t := db.tables[slots.KeySlotString(key)]
+	if t == nil {
+		return nil
+	}
+	return t.keys[key]
+}
+
+// Lookup returns the live entry for key, removing it first if it has expired.
+func (db *DB) Lookup(key string) *Entry {
+	slot := slots.KeySlotString(key)
+	t := db.tables[slot]
+	if t == nil {
+		return nil
+	}
+	e := t.keys[key]
+	if e == nil {
+		return nil
+	}
+	if e.Expire != 0 && e.Expire <= db.Now() {
+		db.expire(slot, t, key)
+		return nil
+	}
+	return e
+}
+
+// LookupNoExpire returns the entry for key, or nil when it is missing or has
+// expired, without removing it (used where Redis must not delete, e.g. on a
+// read-only replica or while loading).
+func (db *DB) LookupNoExpire(key string) *Entry {
+	e := db.Peek(key)
+	if e == nil || (e.Expire != 0 && e.Expire <= db.Now()) {
+		return nil
+	}
+	return e
+}
+
+func (db *DB) expire(slot int, t *slotTable, key string) {
+	if db.OnExpire != nil {
+		db.OnExpire(key)
+	}
+	db.removeFrom(slot, t, key)
+}
+
+func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
+	e := t.keys[key]
+	if e == nil {
+		return nil
+	}
+	delete(t.keys, key)
+	db.size--
+	if e.Expire != 0 {
+		t.volatile--
+		db.volatile--
+	}
+	if len(t.keys) == 0 {
+		db.nonEmpty--
+		db.tables[slot] = nil
+	}
+	return e
+}
+
+// Set stores v under key with the given absolute expiry (0 = none),
+// replacing any previous value. The key string is retained.
+func (db *DB) Set(key string, v Value, expire int64) *Entry {
+	slot := slots.KeySlotString(key)
+	t := db.table(slot)
+	if old := t.keys[key]; old != nil {
+		if old.Expire != 0 {
+			t.volatile--
+			db.volatile--
+		}
+		old.Value = v
+		old.Expire = expire
+		if expire != 0 {
+			t.volatile++
+			db.volatile++
+		}
+		return old
+	}
+	if len(t.keys) == 0 {
+		db.nonEmpty++
+	}
+	e := &Entry{Value: v, Expire: expire}
+	t.keys[key] = e
+	db.size++
+	if expire != 0 {
+		t.volatile++
+		db.volatile++
+	}
+	return e
+}
+
+// SetExpire changes the expiry of an existing key (0 removes it). It reports
+// whether the key exists.
+func (db *DB) SetExpire(key string, expire int64) bool {
+	slot := slots.KeySlotString(key)
+	t := db.tables[slot]
+	if t == nil {
+		return false
+	}
+	e := t.keys[key]
+	if e == nil {
+		return false
+	}
+	if e.Expire != 0 {
+		t.volatile--
+		db.volatile--
+	}
+	e.Expire = expire
+	if expire != 0 {
+		t.volatile++
+		db.volatile++
+	}
+	return true
+}
+
+// Delete removes key and returns its entry, or nil when it did not exist.
+// Expired keys count as missing.
+func (db *DB) Delete(key string) *Entry {
+	slot := slots.KeySlotString(key)
+	t := db.tables[slot]
+	if t == nil {
+		return nil
+	}
+	e := t.keys[key]
+	if e == nil {
+		return nil
+	}
+	if e.Expire != 0 && e.Expire <= db.Now() {
+		db.expire(slot, t, key)
+		return nil
+	}
+	return db.removeFrom(slot, t, key)
+}
+
+// Flush removes every key.
+func (db *DB) Flush() {
+	for i := range db.tables {
+		db.tables[i] = nil
+	}
+	db.size, db.nonEmpty, db.volatile = 0, 0, 0
+}
+
+// CountInSlot returns the number of keys held in slot.
+func (db *DB) CountInSlot(slot int) int {
+	if t := db.tables[slot]; t != nil {
+		return len(t.keys)
+	}
+	return 0
+}
+
+// KeysInSlot calls fn for every key in slot (expired or not) until fn
+// returns false. fn must not modify the DB.
+func (db *DB) KeysInSlot(slot int, fn func(key string, e *Entry) bool) {
+	t := db.tables[slot]
+	if t == nil {
+		return
+	}
+	for k, e := range t.keys {
+		if !fn(k, e) {
+			return
+		}
+	}
+}
+
+// NextNonEmptySlot returns the first slot >= from holding keys, or -1.
+func (db *DB) NextNonEmptySlot(from int) int {
+	for s := from; s < slots.Count; s++ {
+		if db.tables[s] != nil {
+			return s
+		}
+	}
+	return -1
+}
+
+// RandomKey returns a random live key, or "" and false when the DB is empty
+// (or, after bounded tries, holds only expired keys).
+func (db *DB) RandomKey() (string, bool) {
+	for tries := 0; tries < 100 && db.size > 0; tries++ {
+		start := rand.IntN(slots.Count)
+		s := db.NextNonEmptySlot(start)
+		if s < 0 {
+			s = db.NextNonEmptySlot(0)
+		}
+		if s < 0 {
+			return "", false
+		}
+		t := db.tables[s]
+		n := rand.IntN(len(t.keys))
+		for k, e := range t.keys {
+			if n > 0 {
+				n--
+				continue
+			}
+			if e.Expire != 0 && e.Expire <= db.Now() {
+				db.expire(s, t, k)
+				break
+			}
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// ActiveExpireCycle visits slots holding keys with an expiry, starting where
+// the previous call stopped, and removes expired keys. It stops after
+// examining about budget keys and returns how many it removed.
+func (db *DB) ActiveExpireCycle(budget int) int {
+	if db.volatile == 0 {
+		return 0
+	}
+	now := db.Now()
+	removed, examined := 0, 0
+	for visited := 0; visited < slots.Count && examined < budget; visited++ {
+		s := db.expireCursor
+		db.expireCursor = (db.expireCursor + 1) % slots.Count
+		t := db.tables[s]
+		if t == nil || t.volatile == 0 {
+			continue
+		}
+		var dead []string
+		for k, e := range t.keys {
+			examined++
+			if e.Expire != 0 && e.Expire <= now {
+				dead = append(dead, k)
+			}
+		}
+		for _, k := range dead {
+			db.expire(s, t, k)
+			removed++
+			if db.tables[s] == nil {
+				break
+			}
+			t = db.tables[s]
+		}
+	}
+	return removed
+}
