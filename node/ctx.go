@@ -30,6 +30,20 @@ type Ctx struct {
 // Node returns the node executing the command.
 func (c *Ctx) Node() *Node { return c.n }
 
+// Limits returns the encoding thresholds currently configured.
+func (c *Ctx) Limits() store.Limits { return c.n.limitsLocked() }
+
+func (n *Node) limitsLocked() store.Limits {
+	return store.Limits{
+		HashMaxListpackEntries: n.cfg.HashMaxListpackEntries,
+		HashMaxListpackValue:   n.cfg.HashMaxListpackValue,
+		SetMaxIntsetEntries:    n.cfg.SetMaxIntsetEntries,
+		ZsetMaxListpackEntries: n.cfg.ZsetMaxListpackEntries,
+		ZsetMaxListpackValue:   n.cfg.ZsetMaxListpackValue,
+		ListMaxListpackSize:    n.cfg.ListMaxListpackSize,
+	}
+}
+
 // Arg returns argument i as a string (copied).
 func (c *Ctx) Arg(i int) string { return string(c.Args[i]) }
 

@@ -9,6 +9,20 @@ type Value interface {
 	// Encoding is the name OBJECT ENCODING replies with, following Redis 7.0's
 	// encoding-conversion thresholds.
 	Encoding() string
+	// Clone returns a deep copy (COPY, snapshots).
+	Clone() Value
+}
+
+// Limits are the encoding-conversion thresholds from the config
+// (hash-max-listpack-entries and friends). Types use them to decide the
+// encoding OBJECT ENCODING reports, as Redis converts encodings.
+type Limits struct {
+	HashMaxListpackEntries int
+	HashMaxListpackValue   int
+	SetMaxIntsetEntries    int
+	ZsetMaxListpackEntries int
+	ZsetMaxListpackValue   int
+	ListMaxListpackSize    int
 }
 
 // Entry is one key's record.
@@ -29,6 +43,11 @@ type String struct {
 
 // Type implements Value.
 func (*String) Type() string { return "string" }
+
+// Clone implements Value.
+func (s *String) Clone() Value {
+	return &String{B: append([]byte(nil), s.B...), Raw: s.Raw}
+}
 
 // Encoding implements Value.
 func (s *String) Encoding() string {
