@@ -344,13 +344,13 @@ HRANDFIELD h x WITHVALUES
 	// A hashtable-encoded hash.
 	big := hsCmd([]string{"HSET", "big"})
 	bigFields := map[string]bool{}
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 700; i++ {
 		f := "f" + strconv.Itoa(i)
 		big = append(big, f, "v"+strconv.Itoa(i))
 		bigFields[f] = true
 	}
 	d.Do(big...)
-	for _, n := range []string{"1", "10", "99", "100", "101", "250", "299"} {
+	for _, n := range []string{"1", "10", "99", "233", "234", "600", "699"} {
 		v := d.DoType("HRANDFIELD", "big", n)
 		got := hsStrings(t, v)
 		hsSubset(t, "HRANDFIELD big "+n, got, bigFields)
@@ -358,7 +358,7 @@ HRANDFIELD h x WITHVALUES
 		v = d.DoType("HRANDFIELD", "big", n, "WITHVALUES")
 		hsDistinct(t, "HRANDFIELD big WITHVALUES "+n, hsEvery(hsStrings(t, v), 0))
 	}
-	d.DoSorted("HRANDFIELD", "big", "300")
+	d.DoSorted("HRANDFIELD", "big", "700")
 	d.DoSorted("HRANDFIELD", "big", "1000", "WITHVALUES")
 	v := d.DoType("HRANDFIELD", "big", "-1000", "WITHVALUES")
 	hsSubset(t, "HRANDFIELD big -1000", hsEvery(hsStrings(t, v), 0), bigFields)
@@ -543,7 +543,7 @@ func TestDiffHashScanMutating(t *testing.T) {
 func TestDiffHashLarge(t *testing.T) {
 	d := testutil.NewDiff(t)
 	args := []string{"HSET", "h"}
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 600; i++ {
 		args = append(args, "f"+strconv.Itoa(i), strconv.Itoa(i*i))
 	}
 	d.Do(args...)
@@ -553,12 +553,12 @@ HLEN h
 ~ HVALS h
 ~ HGETALL h
 HGET h f150
-HMGET h f1 f199 f200
+HMGET h f1 f599 f600
 HDEL h f0 f1 f2
 HLEN h
 HINCRBY h f10 5
 HINCRBYFLOAT h f11 0.5
-HSTRLEN h f199
+HSTRLEN h f599
 HEXISTS h f3
 ~ HGETALL h
 `)
@@ -569,7 +569,7 @@ HEXISTS h f3
 	d.DoSorted("HGETALL", "lv")
 	// Deleting everything from a hashtable-encoded hash deletes the key.
 	del := []string{"HDEL", "h"}
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 600; i++ {
 		del = append(del, "f"+strconv.Itoa(i))
 	}
 	d.Do(del...)

@@ -18,7 +18,7 @@ import (
 // Iterating an intset yields members in ascending numeric order, which is
 // the order Redis replies with; hashtable order is unspecified.
 type Set struct {
-	is []int64               // intset encoding, when ht is nil
+	is []int64              // intset encoding, when ht is nil
 	ht *dict.Dict[struct{}] // hashtable encoding
 }
 
