@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -597,5 +599,121 @@ func TestDiffSetHashEncodingInProc(t *testing.T) {
 			}
 		}
 	}
-	_ = store.Limits{}
+}
+
+// hsLog records the write stream of a node.
+type hsLog struct {
+	recs [][][]byte
+}
+
+func (l *hsLog) Append(db int, argv [][]byte) uint64 {
+	cp := make([][]byte, len(argv))
+	for i, a := range argv {
+		cp[i] = append([]byte(nil), a...)
+	}
+	l.recs = append(l.recs, cp)
+	return uint64(len(l.recs))
+}
+func (l *hsLog) Wait(uint64) error { return nil }
+func (l *hsLog) Err() error        { return nil }
+
+// TestHashSetPropagationReplay runs random and float commands, replays
+// what they propagated into a fresh node and requires the same data:
+// SPOP must log SREM/DEL, HINCRBYFLOAT an HSET with the result.
+func TestHashSetPropagationReplay(t *testing.T) {
+	src := testutil.StartInProc(t)
+	log := &hsLog{}
+	src.Node.WithLock(func() { src.Node.SetWriteLog(log) })
+	c := testutil.Dial(t, src.Addr())
+	run := func(args ...string) {
+		t.Helper()
+		if v, err := c.Do(args...); err != nil || v.IsError() {
+			t.Fatalf("%q: %v %v", args, v, err)
+		}
+	}
+	run(hsCmd([]string{"SADD", "big"}, hsSeq("", 1, 700)...)...)
+	run("SPOP", "big", "50")  // victims picked one by one
+	run("SPOP", "big", "640") // survivors rebuilt into an intset
+	run("SPOP", "big")
+	run(hsCmd([]string{"SADD", "strs"}, hsSeq("s", 1, 3000)...)...)
+	run("SPOP", "strs", "2500") // more than one SREM batch
+	run("SADD", "gone", "a", "b")
+	run("SPOP", "gone", "5")
+	run("HINCRBYFLOAT", "h", "f", "0.1")
+	run("HINCRBYFLOAT", "h", "f", "1e-20")
+	run("HINCRBYFLOAT", "h", "g", "3.0000000000000000001")
+	run("SADD", "a", "1", "2", "3")
+	run("SMOVE", "a", "b", "2")
+	run("SINTERSTORE", "i", "a", "b")
+	run("SUNIONSTORE", "u", "a", "b")
+	run("HINCRBY", "h", "n", "5")
+	run("HSETNX", "h", "m", "x")
+	run("HDEL", "h", "m")
+
+	keys := []string{"big", "strs", "gone", "h", "a", "b", "i", "u"}
+	if v, _ := c.Do("DEL", "nosuchkey"); v.IsError() {
+		// DEL belongs to another family: without it the whole-set SPOP
+		// record cannot be replayed in this build, so check it is there
+		// and leave its key out.
+		found := false
+		for i, r := range log.recs {
+			if strings.EqualFold(string(r[0]), "DEL") && string(r[1]) == "gone" {
+				log.recs = append(log.recs[:i], log.recs[i+1:]...)
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Fatal("SPOP of a whole set did not propagate DEL")
+		}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == "gone" })
+	}
+	for _, r := range log.recs {
+		switch strings.ToUpper(string(r[0])) {
+		case "SPOP", "HINCRBYFLOAT":
+			t.Fatalf("%s propagated verbatim", r[0])
+		}
+	}
+
+	dst := testutil.StartInProc(t)
+	var err error
+	dst.Node.WithLock(func() {
+		rep := dst.Node.NewReplayer()
+		for _, r := range log.recs {
+			if err = rep.Apply(0, r); err != nil {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		var want, got string
+		src.Node.WithLock(func() { want = hsDescribe(src.Node.DB(0).Peek(k)) })
+		dst.Node.WithLock(func() { got = hsDescribe(dst.Node.DB(0).Peek(k)) })
+		if want != got {
+			t.Errorf("key %s after replay:\n  source %.200s\n  replay %.200s", k, want, got)
+		}
+	}
+}
+
+// hsDescribe renders a key's value order-independently.
+func hsDescribe(e *store.Entry) string {
+	if e == nil {
+		return "(none)"
+	}
+	var parts []string
+	switch v := e.Value.(type) {
+	case *store.Set:
+		parts = v.Members()
+	case *store.Hash:
+		for _, p := range v.Pairs() {
+			parts = append(parts, p.Field+"="+p.Value)
+		}
+	default:
+		return e.Value.Type()
+	}
+	sort.Strings(parts)
+	return e.Value.Type() + ":" + strings.Join(parts, ",")
 }
