@@ -22,7 +22,7 @@ func setCommands() []*Command {
 	wslow := []string{"write", "set", "slow"}
 	w, r := FlagWrite, FlagReadonly
 	sintercard := cmd("sintercard", -3, r, 0, 0, rslow, "7.0.0", "Intersect multiple sets and return the cardinality of the result", cmdSintercard)
-	sintercard.Keys = numkeysKeys
+	sintercard.Keys, sintercard.Step = setIntercardKeys, 0
 	return []*Command{
 		cmd("sadd", -3, w|FlagDenyOOM|FlagFast, 1, 1, wfast, "1.0.0", "Add one or more members to a set", cmdSadd),
 		cmd("srem", -3, w|FlagFast, 1, 1, wfast, "1.0.0", "Remove one or more members from a set", cmdSrem),
@@ -44,9 +44,9 @@ func setCommands() []*Command {
 	}
 }
 
-// numkeysKeys returns the key positions of "CMD numkeys key [key ...] ..."
-// commands (SINTERCARD), or none when numkeys is not valid.
-func numkeysKeys(args [][]byte) []int {
+// setIntercardKeys returns the key positions of SINTERCARD numkeys key
+// [key ...] [LIMIT n], or none when numkeys is not valid.
+func setIntercardKeys(args [][]byte) []int {
 	if len(args) < 2 {
 		return nil
 	}

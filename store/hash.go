@@ -170,6 +170,12 @@ func (h *Hash) Random() HashPair {
 // Scan continues a hashtable scan from cursor, calling fn for the fields of
 // the visited buckets, and returns the next cursor (0 when done). A
 // listpack is returned whole with cursor 0, as Redis does.
+//
+// The cursor is the table's reverse-binary bucket cursor (package dict):
+// it needs no memory between calls, and every field present for the whole
+// scan is returned at least once however the table is resized meanwhile.
+// A sorted snapshot would give the same guarantee at the cost of a copy of
+// every key per scan, which huge hashes cannot afford.
 func (h *Hash) Scan(cursor uint64, fn func(field, value string)) uint64 {
 	if h.ht == nil {
 		for _, p := range h.lp {
