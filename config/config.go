@@ -122,7 +122,7 @@ func Default() *Config {
 		SlowlogLogSlowerThan:       10000,
 		SlowlogMaxLen:              128,
 		LatencyTrackingEnabled:     true,
-		HashMaxListpackEntries:     128,
+		HashMaxListpackEntries:     512, // Redis 7.0.15 default (CONFIG GET on a stock server)
 		HashMaxListpackValue:       64,
 		SetMaxIntsetEntries:        512,
 		ZsetMaxListpackEntries:     128,
