@@ -11,15 +11,15 @@ import (
 // slot ownership, failover) arrives with the cluster bus; until then those
 // subcommands reply as unknown.
 
-// redisClusterSubcommands are the subcommands Redis 7.0 knows: with
-// cluster support disabled, Redis refuses them all the same way.
-var redisClusterSubcommands = map[string]bool{
-	"addslots": true, "addslotsrange": true, "bumpepoch": true, "count-failure-reports": true,
-	"countkeysinslot": true, "delslots": true, "delslotsrange": true, "failover": true,
-	"flushslots": true, "forget": true, "getkeysinslot": true, "help": true, "info": true,
-	"keyslot": true, "links": true, "meet": true, "myid": true, "nodes": true, "replicas": true,
-	"replicate": true, "reset": true, "saveconfig": true, "set-config-epoch": true,
-	"setslot": true, "shards": true, "slaves": true, "slots": true,
+// redisClusterSubcommands are the subcommands Redis 7.0 knows, with their
+// arity: Redis checks the arity, then refuses them all alike when cluster
+// support is disabled.
+var redisClusterSubcommands = map[string]int{
+	"addslots": -3, "addslotsrange": -4, "bumpepoch": 2, "count-failure-reports": 3, "countkeysinslot": 3,
+	"delslots": -3, "delslotsrange": -4, "failover": -2, "flushslots": 2, "forget": 3, "getkeysinslot": 4,
+	"help": 2, "info": 2, "keyslot": 3, "links": 2, "meet": -4, "myid": 2, "nodes": 2, "replicas": 3,
+	"replicate": 3, "reset": -2, "saveconfig": 2, "set-config-epoch": 3, "setslot": -4, "shards": 2,
+	"slaves": 3, "slots": 2,
 }
 
 const errClusterDisabled = "ERR This instance has cluster support disabled"
@@ -56,8 +56,13 @@ func clusterEnabled(h func(c *Ctx)) func(c *Ctx) {
 // cmdClusterOther handles CLUSTER subcommands slotvault does not have yet.
 func cmdClusterOther(c *Ctx) {
 	sub := strings.ToLower(string(c.Args[1]))
-	if !redisClusterSubcommands[sub] {
+	arity, ok := redisClusterSubcommands[sub]
+	if !ok {
 		unknownSubcommand(c)
+		return
+	}
+	if !arityOK(arity, len(c.Args)) {
+		c.Error("ERR wrong number of arguments for 'cluster|" + sub + "' command")
 		return
 	}
 	if !c.n.cfg.ClusterEnabled {

@@ -113,7 +113,11 @@ func keySpecFlags(cmd *Command) []string {
 	return []string{"RO"}
 }
 
-func commandHasKeys(cmd *Command) bool { return cmd.FirstKey > 0 || cmd.Keys != nil }
+// commandHasKeys is Redis's doesCommandHaveKeys: shard channels of the
+// sharded pub/sub commands are positioned like keys but are not keys.
+func commandHasKeys(cmd *Command) bool {
+	return (cmd.FirstKey > 0 || cmd.Keys != nil) && cmd.Flags&FlagPubSub == 0
+}
 
 func (r *Reply) simpleSet(items []string) {
 	r.Set(len(items))

@@ -102,6 +102,10 @@ func (n *Node) touchWatchedOnFlushLocked(db, other int) {
 
 func cmdSwapdb(c *Ctx) {
 	n := c.n
+	if n.cfg.ClusterEnabled {
+		c.Error("ERR SWAPDB is not allowed in cluster mode")
+		return
+	}
 	a, ok := ParseInt(c.Args[1])
 	if !ok || a < -1<<31 || a > 1<<31-1 {
 		c.Error("ERR invalid first DB index")
@@ -110,10 +114,6 @@ func cmdSwapdb(c *Ctx) {
 	b, ok := ParseInt(c.Args[2])
 	if !ok || b < -1<<31 || b > 1<<31-1 {
 		c.Error("ERR invalid second DB index")
-		return
-	}
-	if n.cfg.ClusterEnabled {
-		c.Error("ERR SWAPDB is not allowed in cluster mode")
 		return
 	}
 	if a < 0 || a >= int64(len(n.dbs)) || b < 0 || b >= int64(len(n.dbs)) {
@@ -286,7 +286,7 @@ func cmdConfigGet(c *Ctx) {
 
 func cmdConfigSet(c *Ctx) {
 	if (len(c.Args)-2)%2 != 0 {
-		c.ErrArity()
+		c.ErrSyntax()
 		return
 	}
 	n := c.n
