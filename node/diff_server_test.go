@@ -683,7 +683,7 @@ func TestDiffServerInfo(t *testing.T) {
 		t.Errorf("after RESETSTAT:\n%s", v.Str)
 	}
 	if p.svHas("hello") {
-		p.do("HELLO", "3")
+		p.doType("HELLO", "3")
 		rv, sv := p.both([]string{"INFO", "keyspace"})
 		if rv.String() != sv.String() || sv.Type != '=' {
 			t.Errorf("RESP3 INFO keyspace\n  redis:     %s\n  slotvault: %s", rv, sv)
@@ -791,9 +791,9 @@ func TestDiffCommandInfo(t *testing.T) {
 	}
 	compare()
 	if p.svHas("hello") {
-		p.do("HELLO", "3")
+		p.doType("HELLO", "3")
 		compare()
-		p.do("HELLO", "2")
+		p.doType("HELLO", "2")
 	}
 	// COMMAND DOCS: slotvault reports summary, since and group (and
 	// subcommands); they must agree with Redis where present.
