@@ -64,6 +64,7 @@ type Node struct {
 
 	pubsub  pubsubState
 	slowlog slowlogState
+	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
 	stats   Stats
 
 	loading atomic.Bool
