@@ -264,3 +264,17 @@ func (n *Node) unwatchAllLocked(cl *Client) {
 	cl.watched = nil
 	cl.watchDirty = false
 }
+
+// BlockedClients returns the number of clients waiting in a blocking
+// command (INFO's blocked_clients).
+func (n *Node) BlockedClients() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	count := 0
+	for _, cl := range n.clients {
+		if cl.blocked != nil {
+			count++
+		}
+	}
+	return count
+}

@@ -162,9 +162,9 @@ func listPopDirty(c *Ctx, key string, n int) {
 
 func whereName(left bool) string {
 	if left {
-		return "LEFT"
+		return "left"
 	}
-	return "RIGHT"
+	return "right"
 }
 
 func popName(left bool) string {
@@ -809,6 +809,8 @@ func cmdBrpoplpush(c *Ctx) {
 // LMOVE (RPOPLPUSH for BRPOPLPUSH).
 func listBlockingMove(c *Ctx, from, to bool, timeout time.Duration, rpoplpush bool) {
 	src, dst := string(c.Args[1]), string(c.Args[2])
+	// Served later, the move is logged with "left"/"right"; served at
+	// once, with the words as received (both as Redis does).
 	propagate := func(c *Ctx) {
 		if rpoplpush {
 			c.PropagateStrings("RPOPLPUSH", src, dst)
@@ -822,7 +824,11 @@ func listBlockingMove(c *Ctx, from, to bool, timeout time.Duration, rpoplpush bo
 	}
 	if sl != nil {
 		if listMove(c, src, dst, from, to) {
-			propagate(c)
+			if rpoplpush {
+				c.PropagateStrings("RPOPLPUSH", src, dst)
+			} else {
+				c.Propagate([]byte("LMOVE"), c.Args[1], c.Args[2], c.Args[3], c.Args[4])
+			}
 			c.Dirty(1)
 		}
 		return
