@@ -201,6 +201,12 @@ blocked 3
 2<
 0: LLEN {t}n
 0: LPUSHX {t}n z
+# timeouts that round up to 0 ms mean "wait forever"
+1> BLPOP {t}z -0.0009
+2> BRPOP {t}z -0.0000001
+0: RPUSH {t}z 1 2
+1<
+2<
 `)
 }
 
@@ -211,6 +217,9 @@ func TestBlockingListTimeouts(t *testing.T) {
 1: BLMOVE {t}k {t}d LEFT RIGHT 0.05
 1: BRPOPLPUSH {t}k {t}d 0.05
 1: BLMPOP 0.05 2 {t}k {t}j LEFT COUNT 2
+# a fraction of a millisecond rounds up to 1 ms
+1: BLPOP {t}k 0.0001
+1: BLPOP {t}k 1e-300
 0: LLEN {t}d
 # a client that timed out is not served later
 1: BLPOP {t}k 0.01

@@ -709,6 +709,14 @@ func cmdLmpop(c *Ctx) {
 	c.R.NullArray()
 }
 
+// listMayBlock reports whether the client may wait. Inside MULTI/EXEC (and
+// for the write-log replayer, which has no connection, like Redis's AOF
+// client) a blocking command that finds nothing answers at once as if it
+// had timed out.
+func listMayBlock(c *Ctx) bool {
+	return !c.InMulti() && c.Cl.netConn != nil
+}
+
 // listBlockingPop is the body of BLPOP, BRPOP and BLMPOP (count > 0 for
 // BLMPOP's nested reply): serve at once from the first non-empty list, or
 // block on all keys.
@@ -728,7 +736,7 @@ func listBlockingPop(c *Ctx, keys []string, left bool, count int64, timeout time
 		}
 		return
 	}
-	if c.InMulti() {
+	if !listMayBlock(c) {
 		c.R.NullArray()
 		return
 	}
@@ -833,7 +841,7 @@ func listBlockingMove(c *Ctx, from, to bool, timeout time.Duration, rpoplpush bo
 		}
 		return
 	}
-	if c.InMulti() {
+	if !listMayBlock(c) {
 		c.R.Null()
 		return
 	}
@@ -855,9 +863,10 @@ func listBlockingMove(c *Ctx, from, to bool, timeout time.Duration, rpoplpush bo
 
 // parseBlockTimeout parses a blocking command's timeout in seconds as
 // Redis's getTimeoutFromObjectOrReply does: a long double multiplied by
-// 1000 and truncated to whole milliseconds (so 0.0001 means "forever"),
-// negative values refused, and values whose conversion overflows treated
-// as negative, as on x86. 0 means no timeout.
+// 1000 and rounded up to whole milliseconds (so 0.0001 waits 1 ms while
+// -0.0009 rounds to 0, "forever"), negative values refused, and values
+// whose conversion overflows treated as negative, as on x86. 0 means no
+// timeout.
 func parseBlockTimeout(c *Ctx, i int) (time.Duration, bool) {
 	ms, errMsg := timeoutMillis(c.Args[i])
 	if errMsg != "" {
@@ -880,7 +889,11 @@ func timeoutMillis(arg []byte) (int64, string) {
 	ms := int64(math.MinInt64) // the x86 result of an out-of-range conversion
 	if f != nil {
 		t := new(big.Float).SetPrec(64).Mul(f, big.NewFloat(1000))
-		if iv, acc := t.Int64(); acc == big.Exact || (iv != math.MinInt64 && iv != math.MaxInt64) {
+		iv, acc := t.Int64() // truncates towards zero
+		if acc == big.Exact || (iv != math.MinInt64 && iv != math.MaxInt64) {
+			if acc == big.Below && iv < math.MaxInt64 {
+				iv++ // ceill
+			}
 			ms = iv
 		}
 	}

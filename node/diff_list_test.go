@@ -638,3 +638,48 @@ LRANGE big 500 520
 		t.Fatalf("only %d commands compared", d.cmds)
 	}
 }
+
+func TestDiffListArity(t *testing.T) {
+	d := newListDiff(t)
+	cmds := map[string]int{
+		"LPUSH": -3, "RPUSH": -3, "LPUSHX": -3, "RPUSHX": -3, "LPOP": -2, "RPOP": -2,
+		"LLEN": 2, "LINDEX": 3, "LSET": 4, "LRANGE": 4, "LTRIM": 4, "LREM": 4,
+		"LINSERT": 5, "LPOS": -3, "LMOVE": 5, "RPOPLPUSH": 3, "LMPOP": -4,
+		"BLPOP": -3, "BRPOP": -3, "BLMOVE": 6, "BRPOPLPUSH": 4, "BLMPOP": -5,
+	}
+	for name, arity := range cmds {
+		n := arity
+		if n < 0 {
+			n = -n
+		}
+		for argc := 1; argc < n; argc++ {
+			args := []string{strings.ToLower(name)}
+			for i := 1; i < argc; i++ {
+				args = append(args, "{t}x")
+			}
+			d.Do(args...)
+		}
+		if arity > 0 {
+			args := []string{name}
+			for i := 1; i <= arity; i++ {
+				args = append(args, "1")
+			}
+			d.Do(args...)
+		}
+	}
+}
+
+func TestDiffListBinaryAndBig(t *testing.T) {
+	d := newListDiff(t)
+	bin := "a\x00b\r\n\xff"
+	big := strings.Repeat("x", 100000)
+	d.Do("RPUSH", "l", bin, big, "", bin)
+	d.Do("LRANGE", "l", "0", "-1")
+	d.Do("LPOS", "l", bin, "COUNT", "0")
+	d.Do("LINSERT", "l", "AFTER", big, bin)
+	d.Do("LREM", "l", "2", bin)
+	d.Do("LSET", "l", "0", big+big)
+	d.Do("LINDEX", "l", "0")
+	d.Do("LRANGE", "l", "0", "-1")
+	d.Do("LPOP", "l", "10")
+}
