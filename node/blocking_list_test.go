@@ -381,24 +381,6 @@ func (m *memLog) records() []string {
 	return append([]string(nil), m.recs...)
 }
 
-func startLoggedNode(t *testing.T, wal node.WriteLog) (*node.Node, string) {
-	t.Helper()
-	port := testutil.FreePort(t)
-	cfg, err := config.Load("", []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(cfg, node.Options{WriteLog: wal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n, "127.0.0.1:" + strconv.Itoa(port)
-}
-
 // dumpLists renders every key of db 0 of n.
 func dumpLists(n *node.Node) string {
 	var lines []string
