@@ -69,6 +69,7 @@
 // bounds, back-lengths, terminators, counts). It refuses what Redis
 // refuses (empty aggregates: ErrEmpty; NaN scores; duplicate members or
 // fields, which Redis detects only with deep sanitisation) with errors
-// wrapping ErrCorrupt, and never panics (FuzzDecode). Bytes after the
-// object and before the footer are ignored, as Redis ignores them.
+// wrapping ErrCorrupt, and never panics (FuzzDecode). As in Redis, the
+// object is read from the whole payload: bytes after it are ignored, and
+// an object that runs into the footer takes footer bytes as its data.
 package rdb

@@ -37,13 +37,14 @@ func VerifyPayload(p []byte) (body []byte, version int, err error) {
 	return p[:len(p)-payloadFooter], version, nil
 }
 
-// DecodePayload verifies a DUMP payload and decodes its object. Bytes
-// after the object and before the footer are ignored, as Redis does.
+// DecodePayload verifies a DUMP payload and decodes its object. Like
+// Redis, it reads the object from the whole payload, footer included: an
+// object that runs into the footer still loads (with the footer bytes as
+// data), and bytes left before the footer are ignored.
 func DecodePayload(p []byte) (Object, error) {
-	body, _, err := VerifyPayload(p)
-	if err != nil {
+	if _, _, err := VerifyPayload(p); err != nil {
 		return Object{}, err
 	}
-	o, _, err := DecodeObject(body)
+	o, _, err := DecodeObject(p)
 	return o, err
 }

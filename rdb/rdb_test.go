@@ -117,10 +117,15 @@ func TestPayloadRejects(t *testing.T) {
 	if _, err := DecodePayload(v12); !errors.Is(err, ErrPayload) {
 		t.Errorf("version 12: %v", err)
 	}
-	// Truncated object with a valid footer.
-	tr := []byte{byte(TypeString), 0x05, 'h', 'e', Version, 0}
+	// An object running past the footer is truncated; one running into
+	// it takes footer bytes as data, as in Redis.
+	tr := []byte{byte(TypeString), 0x20, 'h', 'e', Version, 0}
 	if _, err := DecodePayload(appendCRC(tr)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("truncated: %v", err)
+	}
+	into := appendCRC([]byte{byte(TypeString), 0x05, 'h', 'e', Version, 0})
+	if o, err := DecodePayload(into); err != nil || string(o.Str) != string(into[2:7]) {
+		t.Errorf("object running into the footer: %q %v", o.Str, err)
 	}
 	// Empty aggregates are refused.
 	empty := []byte{byte(TypeSet), 0, Version, 0}
