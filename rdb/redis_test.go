@@ -286,6 +286,13 @@ func TestRedisLists(t *testing.T) {
 	r.check("l3", true)
 	r.do("RPUSH", "l4", string(bytes.Repeat([]byte("x"), 20000)), "y")
 	r.check("l4", true)
+	// Compressed quicklist nodes are written as LZF blobs.
+	r.do("CONFIG", "SET", "list-compress-depth", "1")
+	args[1] = "l5"
+	r.do(args...)
+	r.do("RPUSH", "l5", "tail")
+	r.check("l5", false)
+	r.do("CONFIG", "SET", "list-compress-depth", "0")
 }
 
 // Legacy encodings Redis 7.0 no longer writes but still loads: slotvault's
@@ -401,6 +408,13 @@ func TestRedisLegacyEncodings(t *testing.T) {
 	ql = rawString(ql, zl(elems[:5]))
 	ql = rawString(ql, zl(elems[5:]))
 	cases["list-quicklist"] = ql
+	q2 := []byte{byte(rdb.TypeListQuicklist2), 3, 2}
+	q2 = rawString(q2, lpBytes("a", "1"))
+	q2 = append(q2, 1)
+	q2 = rawString(q2, []byte("plain node element"))
+	q2 = append(q2, 2)
+	q2 = rawString(q2, lpBytes("-5", "z"))
+	cases["list-quicklist2-plain"] = q2
 	l := []byte{byte(rdb.TypeList), byte(len(elems))}
 	for _, e := range elems {
 		l = rawString(l, []byte(e))
