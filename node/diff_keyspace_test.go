@@ -254,13 +254,46 @@ EXISTS r
 PEXPIREAT r 100 NX
 EXISTS r
 `)
-	// A short TTL really expires.
-	set(d, "short", "v")
-	d.Do("PEXPIRE", "short", "30")
+	// A short TTL really expires, and expired keys are invisible to every
+	// read path before active expiry removes them.
+	set(d, "short", "v", "x1", "v", "x2", "v", "x3", "v")
+	d.Run(`
+PEXPIRE short 30
+PEXPIRE x1 30
+PEXPIRE x2 30
+`)
 	time.Sleep(60 * time.Millisecond)
 	d.Run(`
-EXISTS short
+~ KEYS x*
+EXISTS short x1 x2 x3
 TTL short
+PTTL x1
+TYPE x2
+DUMP x1
+OBJECT ENCODING x2
+RENAME x1 y
+COPY x2 y
+TOUCH x1 x2 x3
+PERSIST x1
+EXPIRE x2 100
+DEL x1 x2 x3
+`)
+	if r, s := scanAll(t, d.Redis, []string{"MATCH", "x*"}), scanAll(t, d.SV, []string{"MATCH", "x*"}); strings.Join(r, ",") != strings.Join(s, ",") {
+		t.Errorf("SCAN after expiry: redis %v, slotvault %v", r, s)
+	}
+	d.Run(`
+PEXPIRE
+PEXPIRE k
+EXPIREAT k
+PEXPIREAT k
+PTTL
+EXPIRETIME
+PEXPIRETIME a b
+RESTORE "" 0 x
+EXISTS ""
+TTL ""
+EXPIRE "" 10
+RENAME "" x
 `)
 }
 
