@@ -99,6 +99,10 @@ func OpenLog(opts LogOptions, nextSeq uint64) (*Log, error) {
 	if err := l.fs.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: create %s: %w", l.dir, err)
 	}
+	// A new directory exists for sure only once its parent is synced.
+	if err := syncDir(l.fs, l.fs.PathDir(l.dir)); err != nil {
+		return nil, err
+	}
 	segs, err := ListSegments(l.fs, l.dir, l.prefix)
 	if err != nil {
 		return nil, err
