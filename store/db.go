@@ -27,6 +27,8 @@ type DB struct {
 	// active) before it is removed, so the node can propagate a DEL and
 	// notify watchers.
 	OnExpire func(key string)
+	// views are the active copy-on-write views (snapshot.go).
+	views []*View
 }
 
 // NewDB returns an empty database using now as its clock.
@@ -51,6 +53,7 @@ func (db *DB) table(slot int) *slotTable {
 
 // Peek returns the entry for key without expiry checks.
 func (db *DB) Peek(key string) *Entry {
+	db.beforeAccessKey(key)
 	t := db.tables[slots.KeySlotString(key)]
 	if t == nil {
 		return nil
@@ -61,6 +64,7 @@ func (db *DB) Peek(key string) *Entry {
 // Lookup returns the live entry for key, removing it first if it has expired.
 func (db *DB) Lookup(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -116,6 +120,7 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 // replacing any previous value. The key string is retained.
 func (db *DB) Set(key string, v Value, expire int64) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.table(slot)
 	if old := t.keys[key]; old != nil {
 		if old.Expire != 0 {
@@ -147,6 +152,7 @@ func (db *DB) Set(key string, v Value, expire int64) *Entry {
 // whether the key exists.
 func (db *DB) SetExpire(key string, expire int64) bool {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return false
@@ -171,6 +177,7 @@ func (db *DB) SetExpire(key string, expire int64) bool {
 // Expired keys count as missing.
 func (db *DB) Delete(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -188,6 +195,7 @@ func (db *DB) Delete(key string) *Entry {
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	db.beforeAccessAll()
 	for i := range db.tables {
 		db.tables[i] = nil
 	}
@@ -205,6 +213,7 @@ func (db *DB) CountInSlot(slot int) int {
 // KeysInSlot calls fn for every key in slot (expired or not) until fn
 // returns false. fn must not modify the DB.
 func (db *DB) KeysInSlot(slot int, fn func(key string, e *Entry) bool) {
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return
