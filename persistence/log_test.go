@@ -226,6 +226,7 @@ func TestTornAndCorrupt(t *testing.T) {
 		{"zero-fill", func(b []byte) []byte { return append(b, make([]byte, 100)...) }, true, false, 10},
 		{"last-crc", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, true, false, 9},
 		{"middle-crc", func(b []byte) []byte { b[headerSize+12] ^= 1; return b }, false, true, 0},
+		{"middle-length", func(b []byte) []byte { b[headerSize+2] ^= 0x40; return b }, false, true, 0},
 		{"bad-header", func(b []byte) []byte { b[0] = 'X'; return b }, false, true, 0},
 		{"garbage-tail", func(b []byte) []byte { return append(b, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4, 5, 6, 7, 8) }, true, false, 10},
 	}

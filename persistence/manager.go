@@ -92,6 +92,9 @@ func New(host Host, opts Options) (*Manager, error) {
 	if err := m.fs.MkdirAll(m.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: create %s: %w", m.dir, err)
 	}
+	if err := syncDir(m.fs, m.fs.PathDir(m.dir)); err != nil {
+		return nil, err
+	}
 	st, err := OpenSnapshotStore(m.fs, m.fs.PathJoin(m.dir, "snapshots"))
 	if err != nil {
 		return nil, err

@@ -137,6 +137,13 @@ func scanSegment(fs vfs.FS, s SegmentInfo, last bool, res *ScanResult, fn Record
 			ce.Torn = false
 			return 0, ce
 		}
+		// A cut write leaves nothing valid after it; a damaged record in
+		// the middle does. Trimming the latter would drop good records.
+		if p, ok := findValidRecord(f, off+1, size, seq); ok {
+			ce.Torn = false
+			ce.Reason = fmt.Sprintf("%s; a valid record follows at offset %d", reason, p)
+			return 0, ce
+		}
 		res.Torn = ce
 		res.TornSegment = s
 		res.ValidLen = off
@@ -314,4 +321,31 @@ func syncDir(fs vfs.FS, dir string) error {
 		return fmt.Errorf("persistence: sync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// findValidRecord looks for a record with a good checksum and a sequence
+// number >= minSeq anywhere in [from, size) of f.
+func findValidRecord(f vfs.File, from, size int64, minSeq uint64) (int64, bool) {
+	if from >= size {
+		return 0, false
+	}
+	buf := make([]byte, size-from)
+	n, _ := f.ReadAt(buf, from)
+	buf = buf[:n]
+	maxSeq := minSeq + uint64(len(buf))/(recordPrefix+recordFixed) + 1
+	for i := 0; i+recordPrefix+recordFixed <= len(buf); i++ {
+		l := int(binary.LittleEndian.Uint32(buf[i:]))
+		if l < recordFixed || i+recordPrefix+l > len(buf) {
+			continue
+		}
+		seq := binary.LittleEndian.Uint64(buf[i+recordPrefix:])
+		if seq < minSeq || seq > maxSeq {
+			continue
+		}
+		body := buf[i+recordPrefix : i+recordPrefix+l]
+		if crc32c(body) == binary.LittleEndian.Uint32(buf[i+4:]) {
+			return from + int64(i), true
+		}
+	}
+	return 0, false
 }
