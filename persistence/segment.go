@@ -40,8 +40,11 @@ func parseSegmentName(prefix, name string) (uint64, bool) {
 }
 
 // ListSegments returns the segments in dir in log order. A missing
-// directory holds no segments.
+// directory holds no segments. A nil fs means vfs.Default.
 func ListSegments(fs vfs.FS, dir, prefix string) ([]SegmentInfo, error) {
+	if fs == nil {
+		fs = vfs.Default
+	}
 	names, err := fs.List(dir)
 	if err != nil {
 		if errors.Is(err, errNotExist) || isNotExist(err) {
@@ -93,6 +96,9 @@ type RecordFunc func(r Record, seg SegmentInfo, off int64) error
 // newest segment is not an error: it is reported in ScanResult.Torn and the
 // scan ends there.
 func ScanLog(fs vfs.FS, dir, prefix string, fn RecordFunc) (*ScanResult, error) {
+	if fs == nil {
+		fs = vfs.Default
+	}
 	segs, err := ListSegments(fs, dir, prefix)
 	if err != nil {
 		return nil, err
