@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/node"
 	"github.com/slotvault/slotvault/persistence"
@@ -61,10 +62,11 @@ func dumpCodec(cfg *config.Config) persistence.Codec {
 // startPersistence opens the data directory, starts the node's listener
 // (clients get -LOADING meanwhile), loads the dataset and installs the
 // write log. It returns the manager, to be closed after the node.
-func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger) (*persistence.Manager, error) {
+// fs nil means the real file system; dir is the data directory.
+func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger, fs vfs.FS, dir string) (*persistence.Manager, error) {
 	host := newNodeHost(n)
 	mgr, err := persistence.New(host, persistence.Options{
-		Dir: ".", Config: cfg, Codec: dumpCodec(cfg), Logger: log,
+		FS: fs, Dir: dir, Config: cfg, Codec: dumpCodec(cfg), Logger: log,
 	})
 	if err != nil {
 		return nil, err

@@ -67,7 +67,7 @@ func runServer(args []string) error {
 	}
 	// Persistence starts the listener itself, before loading, so clients
 	// see -LOADING while the dataset is read.
-	mgr, err := startPersistence(n, cfg, logger)
+	mgr, err := startPersistence(n, cfg, logger, nil, ".")
 	if err != nil {
 		logger.Error("start-up failed", "err", err)
 		fmt.Fprintln(os.Stderr, "slotvault: start-up failed:", err)
