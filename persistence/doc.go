@@ -120,7 +120,34 @@
 // fills, it is written inline). The same mechanism serves SAVE (run to
 // completion under the lock), BGSAVE, BGREWRITEAOF (a snapshot, then the
 // log segments entirely before it are deleted) and, later, replica full
-// sync, slot migration and backups (Snapshotter.Run with any Sink).
+// sync, slot migration and backups: NewCutLocked(host, seq, fn) gives any
+// consumer every key of every database exactly as it was at log sequence
+// seq, slot by slot (Cut.StepLocked / FinishLocked), while the node keeps
+// serving; the consumer then follows the write stream from seq+1.
+//
+// Every store.DB method that returns an entry or changes a slot calls the
+// view hook first (store/snapshot.go); new store methods must do the same.
+// Because the hook lives on the DB object, SWAPDB (which swaps DB pointers)
+// and FLUSHALL (whether it flushes or replaces DB objects) keep the cut
+// consistent: each view stays with the DB object it started on, numbered as
+// it was at the start.
+//
+// # appendonly no
+//
+// Without the log, snapshots (SAVE, BGSAVE, save rules, and a final save on
+// shutdown when save rules are set) are the only persistence, as with
+// Redis's RDB. Records are still numbered, so a snapshot's seq stays
+// meaningful if the log is turned on later. An existing log is not loaded
+// (Redis ignores the AOF then too), and damage in it is only a warning.
+//
+// # INFO figures
+//
+// aof_current_size is the log's bytes plus the newest snapshot's bytes (the
+// snapshot plays the part of Redis's base AOF); aof_base_size is that sum
+// right after the last rewrite or start. auto-aof-rewrite-percentage and
+// -min-size compare the two as Redis does. Fields tied to fork
+// (current_cow_*, rdb_last_cow_size, module_fork_*) are always 0: there is
+// no fork.
 //
 // # Recovery
 //

@@ -37,14 +37,14 @@ func newFakeHost(n int) *fakeHost {
 	return h
 }
 
-func (h *fakeHost) WithLock(fn func())          { h.mu.Lock(); defer h.mu.Unlock(); fn() }
-func (h *fakeHost) NumDBs() int                 { return len(h.dbs) }
-func (h *fakeHost) DB(i int) *store.DB          { return h.dbs[i] }
-func (h *fakeHost) SetLoading(v bool)           { h.loading = v }
-func (h *fakeHost) Config() *config.Config      { return h.cfg }
-func (h *fakeHost) Dirty() int64                { return h.dirty }
-func (h *fakeHost) LastSave() int64             { return h.lastSave }
-func (h *fakeHost) MarkSaved(before, at int64)  { h.dirty -= before; h.lastSave = at }
+func (h *fakeHost) WithLock(fn func())         { h.mu.Lock(); defer h.mu.Unlock(); fn() }
+func (h *fakeHost) NumDBs() int                { return len(h.dbs) }
+func (h *fakeHost) DB(i int) *store.DB         { return h.dbs[i] }
+func (h *fakeHost) SetLoading(v bool)          { h.loading = v }
+func (h *fakeHost) Config() *config.Config     { return h.cfg }
+func (h *fakeHost) Dirty() int64               { return h.dirty }
+func (h *fakeHost) LastSave() int64            { return h.lastSave }
+func (h *fakeHost) MarkSaved(before, at int64) { h.dirty -= before; h.lastSave = at }
 func (h *fakeHost) Apply(db int, argv [][]byte, now int64) error {
 	_, err := h.apply(db, argv, now)
 	return err

@@ -223,12 +223,26 @@ func Recover(host Host, codec Codec, st *SnapshotStore, opts RecoverOptions) (*R
 		flush()
 		err = applyErr
 	}
+	if err != nil && !opts.UseLog {
+		// appendonly no: the log is not loaded (as Redis ignores the AOF),
+		// so damage in it does not stop start-up; sequence numbers go on
+		// after the last good record read.
+		opts.Logger.Warn("the append-only log is damaged; it is not loaded (appendonly no)", "err", err)
+		err = nil
+		if scan == nil {
+			scan = &ScanResult{}
+		}
+		scan.Torn = nil
+	}
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) {
 			return nil, fmt.Errorf("%w\nthe data directory needs attention: run `slotvault check --dir <dir>` (and --fix to cut a damaged tail)", err)
 		}
 		return nil, err
+	}
+	if scan.Torn != nil && !opts.UseLog {
+		scan.Torn = nil // not loaded, so not trimmed either
 	}
 	if scan.Torn != nil {
 		if !opts.TrimTorn {

@@ -28,6 +28,10 @@ import (
 // applies the view and then the write stream from that point ends in the
 // same state.
 //
+// Every DB method that returns an entry or changes a slot must call
+// beforeAccess (or beforeAccessAll) first; that is the whole contract that
+// keeps views consistent.
+//
 // The SlotFunc runs with the node lock held, inside whatever command
 // triggered it: it must encode or copy what it needs and return quickly; it
 // must not call the DB. Views are not safe for concurrent use; every method
