@@ -100,6 +100,11 @@ func New(host Host, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m.store = st
+	// Pebble creates its directory but does not sync the parent.
+	if err := syncDir(m.fs, m.dir); err != nil {
+		st.Close()
+		return nil, err
+	}
 	m.segSize = opts.SegmentSize
 	return m, nil
 }
@@ -256,7 +261,7 @@ func (m *Manager) baseSizeLocked() int64 {
 // (SAVE). Node lock held.
 func (m *Manager) SaveLocked() error {
 	m.mu.Lock()
-	busy := m.job != nil
+	busy := m.job != nil && !m.jobIsRewrite // SAVE may run beside a rewrite, as in Redis
 	m.mu.Unlock()
 	if busy {
 		return fmt.Errorf("%w", ErrSnapshotInProgress)

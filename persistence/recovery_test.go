@@ -319,3 +319,29 @@ func TestAutoRewrite(t *testing.T) {
 		t.Fatalf("log not truncated: %d bytes", n.m.wal.Size())
 	}
 }
+
+// TestSnapshotOnly: with appendonly no, SAVE is the persistence; a crash
+// keeps what the last save held.
+func TestSnapshotOnly(t *testing.T) {
+	mem := vfs.NewStrictMem()
+	off := func(c *config.Config) { c.AppendOnly = false }
+	n := mustStart(t, mem, off)
+	for i := 0; i < 100; i++ {
+		n.h.exec(t, i%4, "SET", fmt.Sprint("k", i), "v")
+	}
+	var err error
+	n.h.WithLock(func() { err = n.m.SaveLocked() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := n.h.dumpState()
+	n.h.exec(t, 0, "SET", "after-save", "lost")
+	n.crash()
+	n2 := mustStart(t, mem, off)
+	if got := n2.h.dumpState(); got != want || n2.res.Snapshot == nil {
+		t.Fatalf("state after restart differs from the last save: snap %+v\n%q\n%q", n2.res.Snapshot, got[:min(len(got), 200)], want[:200])
+	}
+	if n2.res.NextSeq <= n2.res.Snapshot.Seq {
+		t.Fatalf("next seq %d not after snapshot seq %d", n2.res.NextSeq, n2.res.Snapshot.Seq)
+	}
+}
