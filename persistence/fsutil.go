@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"errors"
+	"github.com/cockroachdb/pebble/vfs"
 	"io/fs"
 	"os"
 	"strings"
@@ -20,3 +21,14 @@ func isNotExist(err error) bool {
 	}
 	return strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "no such file")
 }
+
+// FS is the file-system seam every persistence file operation goes
+// through (Pebble's vfs.FS), so that other packages can inject faults
+// without importing Pebble.
+type FS = vfs.FS
+
+// File is a file of an FS.
+type File = vfs.File
+
+// DefaultFS is the operating system's file system.
+var DefaultFS FS = vfs.Default

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cockroachdb/pebble/vfs"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/node"
 	"github.com/slotvault/slotvault/persistence"
@@ -63,7 +62,7 @@ func dumpCodec(cfg *config.Config) persistence.Codec {
 // (clients get -LOADING meanwhile), loads the dataset and installs the
 // write log. It returns the manager, to be closed after the node.
 // fs nil means the real file system; dir is the data directory.
-func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger, fs vfs.FS, dir string) (*persistence.Manager, error) {
+func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger, fs persistence.FS, dir string) (*persistence.Manager, error) {
 	host := newNodeHost(n)
 	mgr, err := persistence.New(host, persistence.Options{
 		FS: fs, Dir: dir, Config: cfg, Codec: dumpCodec(cfg), Logger: log,

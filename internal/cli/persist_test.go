@@ -9,19 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/vfs"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/internal/testutil"
 	"github.com/slotvault/slotvault/node"
+	"github.com/slotvault/slotvault/persistence"
 )
 
 // diskFS makes writes and fsyncs of log segments fail while full is set.
 type diskFS struct {
-	vfs.FS
+	persistence.FS
 	full atomic.Bool
 }
 
-func (d *diskFS) Create(name string) (vfs.File, error) {
+func (d *diskFS) Create(name string) (persistence.File, error) {
 	f, err := d.FS.Create(name)
 	if err != nil || !strings.HasSuffix(name, ".seg") {
 		return f, err
@@ -30,7 +30,7 @@ func (d *diskFS) Create(name string) (vfs.File, error) {
 }
 
 type diskFile struct {
-	vfs.File
+	persistence.File
 	d *diskFS
 }
 
@@ -58,7 +58,7 @@ func TestMisconfOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	fs := &diskFS{FS: vfs.Default}
+	fs := &diskFS{FS: persistence.DefaultFS}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	n, err := node.New(cfg, node.Options{Logger: logger})
 	if err != nil {
