@@ -57,6 +57,9 @@ type Node struct {
 	wg           sync.WaitGroup
 
 	wal WriteLog
+	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
+	// when the node runs without persistence (cmd_persist.go).
+	persist Persistence
 
 	watchers  map[watchKey][]*Client
 	blockers  map[watchKey][]*blockState
