@@ -84,6 +84,7 @@ func (n *Node) serveReadyKeysLocked() uint64 {
 				}
 				bs.ctx.Now = time.Now().UnixMilli()
 				bs.ctx.DB = n.dbs[bs.cl.DB]
+				bs.ctx.readyKey = wk.key
 				if !bs.serve(bs.ctx) {
 					continue
 				}

@@ -25,7 +25,15 @@ type Ctx struct {
 	dirty      int
 	propagated bool
 	prop       [][][]byte
+	// readyKey is the key whose change is being served to a blocked
+	// client (see ReadyKey).
+	readyKey string
 }
+
+// ReadyKey returns, inside a blocked client's serve function, the key that
+// became ready: Redis serves a client blocked on several keys from the key
+// that was signalled, not from the first of its keys that has data.
+func (c *Ctx) ReadyKey() string { return c.readyKey }
 
 // Node returns the node executing the command.
 func (c *Ctx) Node() *Node { return c.n }
