@@ -250,9 +250,26 @@ func (r LexRange) LteMax(s string) bool {
 	return c <= 0
 }
 
+// inRangeBounds is zslIsInRange: the range is not empty and overlaps the
+// set's first and last elements.
+func (z *ZSet) inRangeBounds(r ScoreRange) bool {
+	if r.Empty() || z.zsl.length == 0 {
+		return false
+	}
+	return r.GteMin(z.Last().score) && r.LteMax(z.First().score)
+}
+
+// inLexBounds is zslIsInLexRange.
+func (z *ZSet) inLexBounds(r LexRange) bool {
+	if r.Empty() || z.zsl.length == 0 {
+		return false
+	}
+	return r.GteMin(z.Last().member) && r.LteMax(z.First().member)
+}
+
 // FirstInRange returns the lowest element within r, or nil.
 func (z *ZSet) FirstInRange(r ScoreRange) *ZElem {
-	if r.Empty() {
+	if !z.inRangeBounds(r) {
 		return nil
 	}
 	x := z.zsl.firstNotBefore(func(e *ZElem) bool { return !r.GteMin(e.score) })
@@ -264,7 +281,7 @@ func (z *ZSet) FirstInRange(r ScoreRange) *ZElem {
 
 // LastInRange returns the highest element within r, or nil.
 func (z *ZSet) LastInRange(r ScoreRange) *ZElem {
-	if r.Empty() {
+	if !z.inRangeBounds(r) {
 		return nil
 	}
 	x := z.zsl.lastWithin(func(e *ZElem) bool { return r.LteMax(e.score) })
@@ -274,12 +291,23 @@ func (z *ZSet) LastInRange(r ScoreRange) *ZElem {
 	return x
 }
 
+// Lexicographic ranges assume every member has the same score. When they
+// do not, the answer depends on how the search walks the set: Redis scans a
+// listpack linearly, which the listpack branches below reproduce, and
+// descends a skiplist, whose answer depends on its random levels.
+
 // FirstInLexRange returns the lowest element within r, or nil.
 func (z *ZSet) FirstInLexRange(r LexRange) *ZElem {
-	if r.Empty() {
+	if !z.inLexBounds(r) {
 		return nil
 	}
-	x := z.zsl.firstNotBefore(func(e *ZElem) bool { return !r.GteMin(e.member) })
+	var x *ZElem
+	if z.listpack {
+		for x = z.First(); x != nil && !r.GteMin(x.member); x = x.Next() {
+		}
+	} else {
+		x = z.zsl.firstNotBefore(func(e *ZElem) bool { return !r.GteMin(e.member) })
+	}
 	if x == nil || !r.LteMax(x.member) {
 		return nil
 	}
@@ -288,10 +316,16 @@ func (z *ZSet) FirstInLexRange(r LexRange) *ZElem {
 
 // LastInLexRange returns the highest element within r, or nil.
 func (z *ZSet) LastInLexRange(r LexRange) *ZElem {
-	if r.Empty() {
+	if !z.inLexBounds(r) {
 		return nil
 	}
-	x := z.zsl.lastWithin(func(e *ZElem) bool { return r.LteMax(e.member) })
+	var x *ZElem
+	if z.listpack {
+		for x = z.Last(); x != nil && !r.LteMax(x.member); x = x.Prev() {
+		}
+	} else {
+		x = z.zsl.lastWithin(func(e *ZElem) bool { return r.LteMax(e.member) })
+	}
 	if x == nil || !r.GteMin(x.member) {
 		return nil
 	}
@@ -307,11 +341,19 @@ func (z *ZSet) CountInRange(r ScoreRange) int {
 	return z.RankOf(z.LastInRange(r)) - z.RankOf(f) + 1
 }
 
-// CountInLexRange counts the elements within r in O(log n).
+// CountInLexRange counts the elements within r in O(log n) (a listpack
+// set is walked from the first element in range, as Redis does).
 func (z *ZSet) CountInLexRange(r LexRange) int {
 	f := z.FirstInLexRange(r)
 	if f == nil {
 		return 0
+	}
+	if z.listpack {
+		n := 0
+		for ; f != nil && r.LteMax(f.member); f = f.Next() {
+			n++
+		}
+		return n
 	}
 	return z.RankOf(z.LastInLexRange(r)) - z.RankOf(f) + 1
 }
@@ -330,7 +372,7 @@ func (z *ZSet) DeleteRangeByRank(start, end int) int {
 
 // DeleteRangeByScore removes the elements within r.
 func (z *ZSet) DeleteRangeByScore(r ScoreRange) int {
-	if r.Empty() {
+	if !z.inRangeBounds(r) {
 		return 0
 	}
 	n := z.zsl.deleteWhile(func(e *ZElem) bool { return !r.GteMin(e.score) },
@@ -343,8 +385,18 @@ func (z *ZSet) DeleteRangeByScore(r ScoreRange) int {
 
 // DeleteRangeByLex removes the elements within r.
 func (z *ZSet) DeleteRangeByLex(r LexRange) int {
-	if r.Empty() {
+	if !z.inLexBounds(r) {
 		return 0
+	}
+	if z.listpack {
+		var doomed []string
+		for x := z.FirstInLexRange(r); x != nil && r.LteMax(x.member); x = x.Next() {
+			doomed = append(doomed, x.member)
+		}
+		for _, m := range doomed {
+			z.Delete(m)
+		}
+		return len(doomed)
 	}
 	n := z.zsl.deleteWhile(func(e *ZElem) bool { return !r.GteMin(e.member) },
 		func(e *ZElem) bool { return r.LteMax(e.member) }, z.forget)
