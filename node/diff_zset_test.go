@@ -47,12 +47,21 @@ func newZH(t *testing.T, lines ...string) *zh {
 }
 
 // has reports whether slotvault knows the command (other families may not
-// be merged yet).
+// be merged yet). It probes with an argument list chosen to fail without
+// side effects: no arguments for variadic-key commands, a bogus protocol
+// version for HELLO, an extra argument for MULTI.
 func (h *zh) has(name string) bool {
 	if v, ok := h.hasCmds[name]; ok {
 		return v
 	}
-	v, err := h.s.Do(name)
+	probe := []string{name}
+	switch strings.ToUpper(name) {
+	case "HELLO":
+		probe = append(probe, "999")
+	case "MULTI":
+		probe = append(probe, "extra")
+	}
+	v, err := h.s.Do(probe...)
 	known := err == nil && !(v.IsError() && strings.HasPrefix(v.Str, "ERR unknown command"))
 	h.hasCmds[name] = known
 	return known

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/slotvault/slotvault/config"
+	"github.com/slotvault/slotvault/rdb"
+	"github.com/slotvault/slotvault/store"
 )
 
 // TestZsetResp3Shapes checks sorted-set replies byte for byte against what
@@ -60,6 +62,80 @@ func TestZsetResp3Shapes(t *testing.T) {
 		n.execute(cl, n.cmds.lookup(args[0]), args)
 		if got := string(cl.reply.Bytes()); got != s.want {
 			t.Errorf("%v\n  got:  %q\n  want: %q", s.cmd, got, s.want)
+		}
+	}
+}
+
+// fakeSet is a plain-set value for the set-input tests, standing in for
+// the set type of the set family.
+type fakeSet map[string]struct{}
+
+func (fakeSet) Type() string         { return "set" }
+func (fakeSet) Encoding() string     { return "listpack" }
+func (s fakeSet) Clone() store.Value { return s }
+func (s fakeSet) Len() int           { return len(s) }
+func (s fakeSet) Has(m string) bool  { _, ok := s[m]; return ok }
+func (s fakeSet) Range(fn func(string) bool) {
+	for m := range s {
+		if !fn(m) {
+			return
+		}
+	}
+}
+
+// objSet exposes its members only through the rdb neutral form.
+type objSet []string
+
+func (objSet) Type() string         { return "set" }
+func (objSet) Encoding() string     { return "listpack" }
+func (s objSet) Clone() store.Value { return s }
+func (s objSet) Object() rdb.Object {
+	o := rdb.Object{Kind: rdb.KindSet}
+	for _, m := range s {
+		o.Set = append(o.Set, []byte(m))
+	}
+	return o
+}
+
+// TestZsetSetInputs checks plain sets as inputs of the set-algebra
+// commands (score 1), against replies captured from redis-server 7.0.15.
+func TestZsetSetInputs(t *testing.T) {
+	for _, set := range []store.Value{fakeSet{"a": {}, "b": {}, "x": {}}, objSet{"a", "b", "x"}} {
+		n, err := New(config.Default(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.DB(0).Set("s1", set, 0)
+		cl := &Client{ID: 1, RESP: 2, Authenticated: true, User: "default"}
+		steps := []struct {
+			cmd  []string
+			want string
+		}{
+			{[]string{"zadd", "z1", "1", "a", "2", "b", "3", "c"}, ":3\r\n"},
+			{[]string{"zunion", "2", "z1", "s1", "withscores"}, "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\n3\r\n$1\r\nc\r\n$1\r\n3\r\n"},
+			{[]string{"zinter", "2", "s1", "z1", "weights", "5", "2", "withscores"}, "*4\r\n$1\r\na\r\n$1\r\n7\r\n$1\r\nb\r\n$1\r\n9\r\n"},
+			{[]string{"zdiff", "2", "s1", "z1", "withscores"}, "*2\r\n$1\r\nx\r\n$1\r\n1\r\n"},
+			{[]string{"zdiff", "2", "z1", "s1", "withscores"}, "*2\r\n$1\r\nc\r\n$1\r\n3\r\n"},
+			{[]string{"zintercard", "2", "s1", "z1"}, ":2\r\n"},
+			{[]string{"zunionstore", "dst", "2", "s1", "s1", "weights", "1", "2"}, ":3\r\n"},
+			{[]string{"zrange", "dst", "0", "-1", "withscores"}, "*6\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n3\r\n$1\r\nx\r\n$1\r\n3\r\n"},
+			{[]string{"zrange", "s1", "0", "-1"}, "-" + ErrWrongType + "\r\n"},
+			{[]string{"zrandmember", "s1"}, "-" + ErrWrongType + "\r\n"},
+			{[]string{"zscan", "s1", "0"}, "-" + ErrWrongType + "\r\n"},
+		}
+		for _, s := range steps {
+			args := make([][]byte, len(s.cmd))
+			for i, a := range s.cmd {
+				args[i] = []byte(a)
+			}
+			cl.reply.Reset()
+			n.execute(cl, n.cmds.lookup(args[0]), args)
+			if got := string(cl.reply.Bytes()); got != s.want {
+				t.Errorf("%T %v\n  got:  %q\n  want: %q", set, s.cmd, got, s.want)
+			}
+		}
+		if e := n.DB(0).Peek("dst"); e == nil || e.Value.Encoding() != "listpack" {
+			t.Errorf("dst encoding: %v", e)
 		}
 	}
 }
