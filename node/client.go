@@ -32,6 +32,11 @@ type Client struct {
 	NoEvict       bool
 	closing       bool
 
+	// CLIENT REPLY state (connection goroutine; read under n.mu).
+	replyOff      bool // OFF: no replies until ON
+	replySkip     bool // the reply of the current command is dropped
+	replySkipNext bool // SKIP was just given: drop the next command's reply
+
 	reply Reply
 
 	// MULTI state (connection goroutine, read under n.mu by EXEC).

@@ -63,6 +63,7 @@ type Node struct {
 	readyKeys []watchKey
 
 	pubsub  pubsubState
+	pause   pauseState // CLIENT PAUSE, guarded by mu
 	slowlog slowlogState
 	stats   Stats
 
@@ -270,14 +271,23 @@ func (l *listener) Accept() (net.Conn, error) {
 		l.n.mu.Lock()
 		ka := l.n.cfg.TCPKeepalive
 		l.n.mu.Unlock()
+		// As Redis's anetKeepAlive: idle ka, probes every ka/3, 3 probes.
+		// Go enables keep-alive on accepted sockets by default; with
+		// tcp-keepalive 0 Redis leaves it off.
 		if ka > 0 {
-			tc.SetKeepAlive(true)
-			tc.SetKeepAlivePeriod(ka)
+			intvl := ka / 3
+			if intvl < time.Second {
+				intvl = time.Second
+			}
+			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: ka, Interval: intvl, Count: 3})
+		} else {
+			tc.SetKeepAlive(false)
 		}
 		tc.SetNoDelay(true)
 	}
-	cc := &clientConn{Conn: c, guard: &protoGuard{n: l.n}, pushLimit: 32 << 20}
-	cc.idleTimeout = l.n.idleTimeout
+	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
+	// The guard applies the idle timeout itself (subscribers are exempt).
+	cc.guard = newProtoGuard(l.n, cc)
 	return cc, nil
 }
 
