@@ -218,7 +218,18 @@ func parseIntRange(c *Ctx, b []byte, lo, hi int64) (int64, bool) {
 
 func cmdQuit(c *Ctx) {
 	c.R.OK()
-	c.Cl.closing = true
+	c.Cl.closeAfterReply()
+}
+
+// closeAfterReply closes the connection once the current reply is sent. A
+// client whose replies are off gets no reply, so, as in Redis, it is not
+// closed but ignored from now on.
+func (cl *Client) closeAfterReply() {
+	if cl.replyOff || cl.replySkip {
+		cl.deaf = true
+		return
+	}
+	cl.closing = true
 }
 
 func cmdReset(c *Ctx) {
@@ -567,7 +578,7 @@ func clientKill(c *Ctx) {
 			continue
 		}
 		if cl == c.Cl {
-			cl.closing = true // after the reply, as Redis does
+			cl.closeAfterReply()
 		} else {
 			n.killClientLocked(cl)
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotvault/slotvault/config"
+	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
 )
 
@@ -274,5 +276,378 @@ func TestDiffConnProtocolLimits(t *testing.T) {
 	d2 := testutil.NewDiff(t, "client-query-buffer-limit 1mb")
 	runRawDiff(t, d2, []rawCase{
 		{name: "arg-over-qbuf-limit", data: mb("PING") + mb("ECHO", rep("y", 2000000)), closeOnly: true},
+	})
+}
+
+// connPair is one connection to redis-server and one to slotvault, driven
+// in lockstep. Replies are compared after normalising what legitimately
+// differs between two servers: client ids (HELLO) and the per-connection
+// values of CLIENT LIST / CLIENT INFO lines (addresses, fds, ages, memory).
+type connPair struct {
+	t    testing.TB
+	r, s *resp.Conn
+}
+
+func dialPair(t testing.TB, redisAddr, svAddr string) *connPair {
+	t.Helper()
+	return &connPair{t: t, r: testutil.Dial(t, redisAddr), s: testutil.Dial(t, svAddr)}
+}
+
+func (p *connPair) Do(args ...string) (resp.Value, resp.Value) {
+	p.t.Helper()
+	rv, err := p.r.Do(args...)
+	if err != nil {
+		p.t.Fatalf("redis %q: %v", args, err)
+	}
+	sv, err := p.s.Do(args...)
+	if err != nil {
+		p.t.Fatalf("slotvault %q: %v", args, err)
+	}
+	if a, b := normConn(rv).String(), normConn(sv).String(); a != b {
+		p.t.Errorf("%q\n  redis:     %s\n  slotvault: %s", args, a, b)
+	}
+	return rv, sv
+}
+
+// Run runs a script of redis-cli style lines (see testutil.Diff.Run).
+func (p *connPair) Run(script string) {
+	p.t.Helper()
+	for _, line := range strings.Split(script, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		args, err := config.SplitArgs(line)
+		if err != nil {
+			p.t.Fatalf("bad script line %q", line)
+		}
+		p.Do(args...)
+	}
+}
+
+// clientInfoVolatile are CLIENT LIST fields whose values depend on the
+// connection or on allocator details, not on the client's state.
+var clientInfoVolatile = map[string]bool{
+	"id": true, "addr": true, "laddr": true, "fd": true, "age": true, "idle": true,
+	"qbuf-free": true, "multi-mem": true, "rbs": true, "rbp": true, "obl": true,
+	"oll": true, "omem": true, "tot-mem": true, "events": true,
+}
+
+func normConn(v resp.Value) resp.Value {
+	switch v.Type {
+	case '$', '=':
+		if strings.HasPrefix(strings.TrimPrefix(v.Str, "txt:"), "id=") {
+			v.Str = normClientInfo(v.Str)
+		}
+	case '*', '%', '~':
+		v.Elems = append([]resp.Value(nil), v.Elems...)
+		for i := range v.Elems {
+			if i > 0 && v.Elems[i].Type == ':' && v.Elems[i-1].Str == "id" && (v.Type == '%' || i%2 == 1) {
+				v.Elems[i].Int = 0
+			}
+			v.Elems[i] = normConn(v.Elems[i])
+		}
+	}
+	return v
+}
+
+func normClientInfo(s string) string {
+	var lines []string
+	for _, line := range strings.Split(s, "\n") {
+		var fields []string
+		for _, f := range strings.Split(line, " ") {
+			k, _, _ := strings.Cut(f, "=")
+			if clientInfoVolatile[strings.TrimPrefix(k, "txt:")] {
+				f = k + "=?"
+			}
+			fields = append(fields, f)
+		}
+		lines = append(lines, strings.Join(fields, " "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestDiffConnHello(t *testing.T) {
+	d := testutil.NewDiff(t)
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+HELLO
+HELLO 2
+HELLO x
+HELLO 1
+HELLO 4
+HELLO -1
+HELLO 99999999999999999999
+HELLO 3 foo
+HELLO 2 AUTH a
+HELLO 2 AUTH
+HELLO 2 SETNAME
+HELLO 3 SETNAME "a b"
+HELLO 3 SETNAME "a\x01b"
+CLIENT GETNAME
+HELLO 3 AUTH foo bar
+HELLO 2 AUTH default anything
+HELLO 2 SETNAME n1 SETNAME n2
+CLIENT GETNAME
+HELLO 2 SETNAME "" 
+CLIENT GETNAME
+hello 2 auth default x setname n3
+CLIENT GETNAME
+HELLO 3
+CLIENT GETNAME
+CLIENT TRACKINGINFO
+CLIENT INFO
+CLIENT LIST ID 0
+HELLO
+HELLO 3 SETNAME n4
+CLIENT GETNAME
+HELLO 2
+CLIENT GETNAME
+CLIENT SETNAME ""
+CLIENT GETNAME
+PING
+HELLO 3
+PING
+ECHO x
+`)
+}
+
+func TestDiffConnAuthSelect(t *testing.T) {
+	d := testutil.NewDiff(t)
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+AUTH x
+AUTH a b
+AUTH default b
+AUTH a b c
+AUTH
+SELECT x
+SELECT 16
+SELECT -1
+SELECT 99999999999
+SELECT -99999999999
+SELECT 1.5
+SELECT 01
+SELECT " 1"
+SELECT
+SELECT 1 2
+SELECT 15
+CLIENT INFO
+SELECT 0
+CLIENT INFO
+`)
+}
+
+func TestDiffConnRequirePass(t *testing.T) {
+	ra, sa := startAuthPair(t)
+	p := dialPair(t, ra, sa)
+	p.Run(`
+PING
+ECHO a
+CLIENT ID
+SELECT 1
+HELLO
+HELLO 3
+HELLO 2 SETNAME x
+HELLO 3 AUTH default wrong
+HELLO 3 AUTH other pw
+AUTH wrong
+AUTH default wrong
+AUTH other pw
+AUTH a b c
+PING
+HELLO 3 AUTH default pw SETNAME named
+CLIENT GETNAME
+CLIENT INFO
+RESET
+PING
+CLIENT GETNAME
+AUTH pw
+PING
+RESET
+AUTH default pw
+CLIENT INFO
+QUIT
+`)
+	q := dialPair(t, ra, sa)
+	q.Run(`
+NOSUCHCOMMAND
+CLIENT
+CLIENT LIST
+QUIT
+`)
+}
+
+func TestDiffConnClient(t *testing.T) {
+	d := testutil.NewDiff(t)
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+CLIENT
+CLIENT FOO
+client foo bar
+CLIENT HELP
+CLIENT HELP x
+CLIENT ID x
+CLIENT INFO x
+CLIENT GETNAME
+CLIENT SETNAME
+CLIENT SETNAME a b
+CLIENT SETNAME "a b"
+CLIENT SETNAME "a\nb"
+CLIENT SETNAME "\x7f"
+CLIENT SETNAME "~!"
+CLIENT GETNAME
+CLIENT SETNAME ""
+CLIENT GETNAME
+CLIENT SETNAME conn1
+CLIENT INFO
+CLIENT LIST
+CLIENT LIST TYPE normal
+CLIENT LIST TYPE NORMAL
+CLIENT LIST TYPE pubsub
+CLIENT LIST TYPE master
+CLIENT LIST TYPE replica
+CLIENT LIST TYPE slave
+CLIENT LIST TYPE bad
+CLIENT LIST TYPE
+CLIENT LIST foo
+CLIENT LIST ID
+CLIENT LIST ID x
+CLIENT LIST ID 1 x
+CLIENT LIST ID -1
+CLIENT LIST ID 0 99999
+CLIENT LIST type normal extra
+CLIENT NO-EVICT
+CLIENT NO-EVICT maybe
+CLIENT NO-EVICT on
+CLIENT INFO
+CLIENT NO-EVICT OFF
+CLIENT INFO
+CLIENT NO-EVICT on off
+CLIENT UNBLOCK
+CLIENT UNBLOCK 1 2 3
+CLIENT UNBLOCK 1 foo
+CLIENT UNBLOCK x foo
+CLIENT UNBLOCK x
+CLIENT UNBLOCK 99999
+CLIENT UNBLOCK 99999 TIMEOUT
+CLIENT UNBLOCK 99999 error
+CLIENT PAUSE
+CLIENT PAUSE x
+CLIENT PAUSE -1
+CLIENT PAUSE 10 foo
+CLIENT PAUSE 10 write x
+CLIENT PAUSE 99999999999999999999
+CLIENT PAUSE 0
+CLIENT PAUSE 0 WRITE
+CLIENT PAUSE 0 all
+CLIENT UNPAUSE
+CLIENT UNPAUSE x
+CLIENT REPLY
+CLIENT REPLY foo
+CLIENT REPLY on
+CLIENT REPLY on off
+CLIENT TRACKING
+CLIENT TRACKING off
+CLIENT TRACKING x
+CLIENT TRACKINGINFO
+CLIENT TRACKINGINFO x
+CLIENT GETREDIR
+CLIENT GETREDIR x
+CLIENT CACHING yes
+CLIENT CACHING x
+CLIENT CACHING
+CLIENT KILL
+CLIENT KILL 1.2.3.4:5
+CLIENT KILL id x
+CLIENT KILL id 0
+CLIENT KILL id -5
+CLIENT KILL id 99999
+CLIENT KILL id
+CLIENT KILL id 1 type
+CLIENT KILL type foo
+CLIENT KILL user foo
+CLIENT KILL user default skipme x
+CLIENT KILL foo bar
+CLIENT KILL maxage 1
+CLIENT KILL laddr 1.1.1.1:1
+CLIENT KILL addr 1.1.1.1:1
+CLIENT KILL skipme no id 99999
+CLIENT KILL type pubsub
+CLIENT KILL type master
+CLIENT KILL type replica
+CLIENT KILL type slave
+CLIENT KILL type normal
+CLIENT KILL type normal skipme yes
+CLIENT KILL user default
+CLIENT INFO
+`)
+}
+
+func TestDiffConnReplyMode(t *testing.T) {
+	d := testutil.NewDiff(t)
+	runRawDiff(t, d, []rawCase{
+		{name: "off-on", data: "CLIENT REPLY OFF\r\nPING\r\nECHO a\r\nNOSUCH\r\nCLIENT REPLY ON\r\nPING\r\n"},
+		{name: "skip", data: "CLIENT REPLY SKIP\r\nPING\r\nECHO b\r\nCLIENT REPLY SKIP\r\nCLIENT REPLY SKIP\r\nECHO c\r\nECHO d\r\n"},
+		{name: "skip-while-off", data: "CLIENT REPLY OFF\r\nCLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nECHO e\r\n"},
+		{name: "skip-then-on", data: "CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nECHO f\r\n"},
+		{name: "off-protocol-error", data: "CLIENT REPLY OFF\r\nPING\r\n*1\r\nx\r\n"},
+		{name: "off-quit", data: "CLIENT REPLY OFF\r\nQUIT\r\n"},
+		{name: "off-reset", data: "CLIENT REPLY OFF\r\nRESET\r\nPING\r\n"},
+		{name: "bad", data: "CLIENT REPLY x\r\nCLIENT REPLY\r\n"},
+	})
+}
+
+func TestDiffConnResetQuit(t *testing.T) {
+	d := testutil.NewDiff(t)
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+RESET x
+CLIENT SETNAME before
+CLIENT NO-EVICT on
+SELECT 3
+HELLO 3
+RESET
+CLIENT INFO
+CLIENT GETNAME
+PING
+`)
+	runRawDiff(t, d, []rawCase{
+		{name: "quit", data: "QUIT\r\n"},
+		{name: "quit-multibulk", data: mb("QUIT")},
+		{name: "quit-after-pipeline", data: "PING\r\nECHO x\r\nQUIT\r\nECHO y\r\n"},
+		{name: "kill-self-old-form-missing", data: "CLIENT KILL 1.1.1.1:1\r\nPING\r\n"},
+		{name: "reset-skip", data: "CLIENT REPLY SKIP\r\nRESET\r\nPING\r\n"},
+	})
+	// Killing every normal client, the caller included: run alone.
+	runRawDiff(t, d, []rawCase{
+		{name: "kill-self-skipme-no", data: "CLIENT KILL TYPE normal SKIPME no\r\nPING\r\n"},
+	})
+}
+
+// TestDiffConnResetMulti needs MULTI/EXEC (the transaction family).
+func TestDiffConnResetMulti(t *testing.T) {
+	d := testutil.NewDiff(t)
+	if v, _ := d.SV.Do("MULTI"); v.IsError() {
+		t.Skip("MULTI not available")
+	}
+	d.SV.Do("DISCARD")
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+MULTI
+PING
+CLIENT INFO
+RESET
+CLIENT INFO
+MULTI
+RESET
+EXEC
+WATCH k
+CLIENT INFO
+RESET
+CLIENT INFO
+`)
+	runRawDiff(t, d, []rawCase{
+		{name: "quit-in-multi", data: "MULTI\r\nPING\r\nQUIT\r\nPING\r\n"},
 	})
 }

@@ -87,6 +87,7 @@ type guardLimits struct {
 	authRequired  bool
 	idle          time.Duration
 	replyOff      bool
+	deaf          bool // the client is to be ignored (see Client.deaf)
 	paused        bool // a CLIENT PAUSE is in force
 }
 
@@ -155,6 +156,7 @@ func (g *protoGuard) snapshot() {
 	if cl := g.cl; cl != nil {
 		g.lim.authRequired = cfg.RequirePass != "" && !cl.Authenticated
 		g.lim.replyOff = cl.replyOff || cl.replySkip
+		g.lim.deaf = cl.deaf
 		// Redis's idle timeout spares subscribers (and blocked clients,
 		// which do not read).
 		if cl.SubscriptionCount() > 0 {
@@ -177,6 +179,15 @@ func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
 		g.snapshot()
 	}
 	for {
+		if g.lim.deaf {
+			// Discard input until the client goes away.
+			g.in, g.ip = g.in[:0], 0
+			if err := g.fill(conn); err != nil {
+				g.err = err
+				return 0, err
+			}
+			continue
+		}
 		if n := g.deliver(p); n > 0 {
 			return n, nil
 		}
@@ -191,7 +202,10 @@ func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
 			continue
 		}
 		if g.errMsg != "" {
-			return 0, g.fail()
+			if err := g.fail(); err != nil {
+				return 0, err
+			}
+			continue
 		}
 		if g.hold {
 			// Unreachable: a held batch always has a request to deliver.
@@ -244,12 +258,23 @@ func (g *protoGuard) deliver(p []byte) int {
 
 // fail writes the pending protocol error and ends the connection.
 func (g *protoGuard) fail() error {
-	if !g.lim.replyOff && g.w != nil {
-		g.w.Write([]byte("-ERR Protocol error: " + g.errMsg + "\r\n"))
-	}
 	if g.n != nil {
 		g.n.countError("ERR")
 		g.n.log.Debug("protocol error from client", "err", g.errMsg, "client", g.clientAddr())
+	}
+	if g.lim.replyOff {
+		// No reply, hence no close: see Client.deaf.
+		g.errMsg = ""
+		g.lim.deaf = true
+		if g.n != nil && g.cl != nil {
+			g.n.mu.Lock()
+			g.cl.deaf = true
+			g.n.mu.Unlock()
+		}
+		return nil
+	}
+	if g.w != nil {
+		g.w.Write([]byte("-ERR Protocol error: " + g.errMsg + "\r\n"))
 	}
 	g.err = errProtocolClosed
 	return g.err
