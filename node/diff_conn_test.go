@@ -619,7 +619,10 @@ PING
 		{name: "kill-self-old-form-missing", data: "CLIENT KILL 1.1.1.1:1\r\nPING\r\n"},
 		{name: "reset-skip", data: "CLIENT REPLY SKIP\r\nRESET\r\nPING\r\n"},
 	})
-	// Killing every normal client, the caller included: run alone.
+	// Killing every normal client, the caller included: run alone, once
+	// both servers have noticed the closed connections above.
+	waitClients(t, d.Redis, 2)
+	waitClients(t, d.SV, 2)
 	runRawDiff(t, d, []rawCase{
 		{name: "kill-self-skipme-no", data: "CLIENT KILL TYPE normal SKIPME no\r\nPING\r\n"},
 	})
@@ -650,4 +653,22 @@ CLIENT INFO
 	runRawDiff(t, d, []rawCase{
 		{name: "quit-in-multi", data: "MULTI\r\nPING\r\nQUIT\r\nPING\r\n"},
 	})
+}
+
+// waitClients waits until the server behind c lists n clients.
+func waitClients(t testing.TB, c *resp.Conn, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v, err := c.Do("CLIENT", "LIST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(v.Str, "\n"); got == n {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d clients connected, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -218,6 +218,9 @@ func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
 			g.err = err
 			return 0, err
 		}
+		// Everything delivered before has run: pick up changes made
+		// meanwhile (CONFIG SET, CLIENT PAUSE from other clients).
+		g.snapshot()
 	}
 }
 
