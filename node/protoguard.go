@@ -103,6 +103,13 @@ type protoGuard struct {
 
 	in []byte // raw bytes read from the socket; in[ip:] not parsed yet
 	ip int
+	// A line terminator search resumes where the last one stopped:
+	// in[scanIP:scanIP+scan] has none, and scanNul records a NUL seen
+	// there (which hides any terminator, as strchr does). Without this a
+	// line trickling in byte by byte would be rescanned quadratically.
+	scanIP  int
+	scan    int
+	scanNul bool
 
 	out     []byte // canonical requests; out[op:] not delivered yet
 	op      int
@@ -135,15 +142,14 @@ type protoGuard struct {
 }
 
 func newProtoGuard(n *Node, w io.Writer) *protoGuard {
-	return &protoGuard{n: n, w: w}
+	return &protoGuard{n: n, w: w, lim: guardLimits{maxBulk: 512 << 20, queryBufLimit: 1 << 30}}
 }
 
 // snapshot copies the node state the parser needs. Called at the start of a
 // batch, when redcon has executed everything delivered so far.
 func (g *protoGuard) snapshot() {
 	if g.n == nil {
-		g.lim = guardLimits{maxBulk: 512 << 20, queryBufLimit: 1 << 30}
-		return
+		return // a guard without a node (tests) keeps the limits it was given
 	}
 	g.n.mu.Lock()
 	cfg := g.n.cfg
@@ -175,6 +181,12 @@ func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
 	if g.op == len(g.out) {
 		// Everything delivered has been executed: a new batch starts.
 		g.out, g.op, g.outDone = g.out[:0], 0, 0
+		if cap(g.out) > 256<<10 {
+			g.out = nil // do not keep a big request's buffer
+		}
+		if g.ip == len(g.in) && cap(g.in) > 256<<10 {
+			g.in, g.ip = nil, 0
+		}
 		g.hold = false
 		g.snapshot()
 	}
@@ -236,6 +248,12 @@ func (g *protoGuard) deliver(p []byte) int {
 		min := g.reqSent
 		if min < guardMinPartial {
 			min = guardMinPartial
+		}
+		// redcon walks the declared argument count of an incomplete
+		// request on every read, however little of it has arrived: do
+		// not hand it "*2147483647" until that much data is here.
+		if cnt := int64(g.argIdx) + g.argsLeft; g.st != gsRequest && cnt > int64(min) {
+			min = int(cnt)
 		}
 		if partial >= min {
 			limit = len(g.out)
@@ -299,6 +317,11 @@ func (g *protoGuard) fill(conn net.Conn) error {
 	if g.ip > 0 {
 		k := copy(g.in, g.in[g.ip:])
 		g.in = g.in[:k]
+		if g.scanIP == g.ip {
+			g.scanIP = 0
+		} else {
+			g.scan, g.scanNul = 0, false
+		}
 		g.ip = 0
 	}
 	want := protoIOBufLen
@@ -310,7 +333,11 @@ func (g *protoGuard) fill(conn net.Conn) error {
 		}
 	}
 	if cap(g.in)-len(g.in) < want {
-		nb := make([]byte, len(g.in), len(g.in)+want)
+		c := 2 * cap(g.in)
+		if c < len(g.in)+want {
+			c = len(g.in) + want
+		}
+		nb := make([]byte, len(g.in), c)
 		copy(nb, g.in)
 		g.in = nb
 	}
@@ -484,13 +511,8 @@ func (g *protoGuard) parse() bool {
 // one more byte, which is skipped unchecked. Without one, a pending query
 // longer than PROTO_INLINE_MAX_SIZE is the error tooBig.
 func (g *protoGuard) findCR(buf []byte, tooBig string) (int, bool) {
-	for i, c := range buf {
-		if c == '\r' {
-			return i, i+1 < len(buf)
-		}
-		if c == 0 {
-			break
-		}
+	if i := g.scanLine(buf, '\r'); i >= 0 {
+		return i, i+1 < len(buf)
 	}
 	if len(buf) > protoInlineMaxSize {
 		g.protoErr(tooBig)
@@ -498,20 +520,36 @@ func (g *protoGuard) findCR(buf []byte, tooBig string) (int, bool) {
 	return 0, false
 }
 
+// scanLine returns the index in buf (= in[ip:]) of the first byte equal
+// to term, or -1 if there is none before the end or a NUL byte. It resumes
+// the previous search when ip has not moved.
+func (g *protoGuard) scanLine(buf []byte, term byte) int {
+	if g.scanIP != g.ip {
+		g.scanIP, g.scan, g.scanNul = g.ip, 0, false
+	}
+	if g.scanNul {
+		return -1
+	}
+	for i := g.scan; i < len(buf); i++ {
+		switch buf[i] {
+		case term:
+			// Found: the next search starts afresh (ip will move).
+			g.scan = i
+			return i
+		case 0:
+			g.scanNul = true
+			return -1
+		}
+	}
+	g.scan = len(buf)
+	return -1
+}
+
 // parseInline handles an inline request (processInlineBuffer): a line up to
 // '\n' (an optional '\r' before it is dropped) split with sdssplitargs. It
 // reports whether it consumed a line.
 func (g *protoGuard) parseInline(buf []byte) bool {
-	nl := -1
-	for i, c := range buf {
-		if c == '\n' {
-			nl = i
-			break
-		}
-		if c == 0 {
-			break
-		}
-	}
+	nl := g.scanLine(buf, '\n')
 	if nl < 0 {
 		if len(buf) > protoInlineMaxSize {
 			g.protoErr("too big inline request")
