@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -72,14 +73,18 @@ func runRawDiff(t *testing.T, d *testutil.Diff, cases []rawCase) {
 	results := make([]result, len(cases))
 	var wg sync.WaitGroup
 	quiet := 300 * time.Millisecond
+	// Bounded concurrency: the quiet period must not be eaten by a
+	// thundering herd of connections.
+	sem := make(chan struct{}, 64)
 	for i, tc := range cases {
 		wg.Add(2)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			results[i].r = rawExchange(t, d.RedisAddr, []byte(tc.data), quiet)
 		}()
 		go func() {
-			defer wg.Done()
+			defer func() { <-sem; wg.Done() }()
 			results[i].s = rawExchange(t, d.SVAddr, []byte(tc.data), quiet)
 		}()
 	}
@@ -671,4 +676,28 @@ func waitClients(t testing.TB, c *resp.Conn, n int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestDiffConnProtocolRandom sends random protocol-like byte streams
+// (fragments of valid requests, broken lengths, quotes, NULs, line breaks)
+// to both servers and requires the same bytes back and the same close
+// behaviour. The seed is fixed, so failures reproduce.
+func TestDiffConnProtocolRandom(t *testing.T) {
+	d := testutil.NewDiff(t)
+	rng := rand.New(rand.NewPCG(7, 2026))
+	tokens := []string{
+		"*", "$", "\r\n", "\r", "\n", "\x00", " ", "\t", "\"", "'", "\\", "\\x4", "\\x41", "0", "1", "2", "3", "-1", "10",
+		"PING", "ECHO", "ping", "echo", "SELECT", "QUIT", "RESET", "NOSUCH", "a", "bb", "\xff",
+		"*1\r\n$4\r\nPING\r\n", "*2\r\n$4\r\nECHO\r\n$", "PING\r\n", "ECHO \"x y\"\r\n", "*0\r\n", "*-1\r\n",
+	}
+	var cases []rawCase
+	for i := 0; i < 300; i++ {
+		var b strings.Builder
+		n := 1 + rng.IntN(12)
+		for j := 0; j < n; j++ {
+			b.WriteString(tokens[rng.IntN(len(tokens))])
+		}
+		cases = append(cases, rawCase{name: "random-" + strconv.Itoa(i), data: b.String()})
+	}
+	runRawDiff(t, d, cases)
 }
