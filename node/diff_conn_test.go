@@ -485,8 +485,16 @@ QUIT
 
 func TestDiffConnClient(t *testing.T) {
 	d := testutil.NewDiff(t)
-	p := dialPair(t, d.RedisAddr, d.SVAddr)
-	p.Run(`
+	for _, proto := range []string{"2", "3"} {
+		t.Run("resp"+proto, func(t *testing.T) {
+			p := dialPair(t, d.RedisAddr, d.SVAddr)
+			p.Do("HELLO", proto)
+			p.Run(clientScript)
+		})
+	}
+}
+
+const clientScript = `
 CLIENT
 CLIENT FOO
 client foo bar
@@ -585,6 +593,21 @@ CLIENT KILL type slave
 CLIENT KILL type normal
 CLIENT KILL type normal skipme yes
 CLIENT KILL user default
+CLIENT INFO
+`
+
+// TestDiffConnCluster: SELECT and HELLO in cluster mode.
+func TestDiffConnCluster(t *testing.T) {
+	d := testutil.NewDiff(t, "cluster-enabled yes")
+	p := dialPair(t, d.RedisAddr, d.SVAddr)
+	p.Run(`
+SELECT 0
+SELECT 1
+SELECT -1
+SELECT 16
+SELECT x
+HELLO
+HELLO 3
 CLIENT INFO
 `)
 }
