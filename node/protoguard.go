@@ -126,15 +126,15 @@ type protoGuard struct {
 	nameLen     int
 	nameOK      bool
 
-	lim     guardLimits
-	hold    bool   // a barrier request was emitted: parse on at the next batch
+	lim  guardLimits
+	hold bool // a barrier request was emitted: parse on at the next batch
 	// pauseHold: the last request in out (after outDone) waits for CLIENT
 	// PAUSE to end; pauseName is its command name.
 	pauseHold bool
 	pauseName []byte
-	errMsg  string // pending protocol error
-	err     error  // terminal error: every Read returns it
-	readErr error  // socket error to return once buffered input is used up
+	errMsg    string // pending protocol error
+	err       error  // terminal error: every Read returns it
+	readErr   error  // socket error to return once buffered input is used up
 
 	// qbufUsed is set once the client has sent anything (CLIENT LIST
 	// qbuf-free); read from other goroutines.
