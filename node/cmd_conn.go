@@ -600,6 +600,11 @@ func clientKill(c *Ctx) {
 // and its socket is closed so its goroutine exits.
 func (n *Node) killClientLocked(cl *Client) {
 	cl.killed.Store(true)
+	if p := &n.pause; p.wake != nil {
+		// Wake paused connections so a killed one stops waiting.
+		close(p.wake)
+		p.wake = make(chan struct{})
+	}
 	if bs := cl.blocked; bs != nil && !bs.finished {
 		n.unregisterBlockedLocked(bs)
 		bs.unblock(unblockShutdown)
@@ -952,6 +957,10 @@ func (n *Node) waitPause(cl *Client, name []byte) bool {
 	for {
 		n.mu.Lock()
 		now := time.Now()
+		if cl != nil && cl.killed.Load() {
+			n.mu.Unlock()
+			return false
+		}
 		if !n.pausedForLocked(cl, name, now) {
 			n.mu.Unlock()
 			return true

@@ -67,6 +67,7 @@ const (
 var (
 	errProtocolClosed = errors.New("node: protocol error, connection closed")
 	errQueryBufLimit  = errors.New("node: client reached max query buffer length")
+	errClientKilled   = errors.New("node: client killed")
 )
 
 type guardState uint8
@@ -175,6 +176,9 @@ func (g *protoGuard) snapshot() {
 // Read fills p with canonical requests parsed from conn. See the file
 // comment for the ordering guarantees it relies on.
 func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
+	if g.err == nil && g.cl != nil && g.cl.killed.Load() {
+		g.err = errClientKilled // CLIENT KILL: run nothing more
+	}
 	if g.err != nil {
 		return 0, g.err
 	}
@@ -204,8 +208,8 @@ func (g *protoGuard) Read(conn net.Conn, p []byte) (int, error) {
 			return n, nil
 		}
 		if g.pauseHold {
-			if !g.n.waitPause(g.cl, g.pauseName) {
-				g.err = errProtocolClosed
+			if !g.n.waitPause(g.cl, g.pauseName) || (g.cl != nil && g.cl.killed.Load()) {
+				g.err = errClientKilled
 				return 0, g.err
 			}
 			g.pauseHold = false
