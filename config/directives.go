@@ -248,6 +248,7 @@ func init() {
 	intDir("list-max-listpack-size", true, false, -5, 1<<31-1, func(c *Config) *int { return &c.ListMaxListpackSize })
 	byName["list-max-ziplist-size"] = byName["list-max-listpack-size"]
 	intDir("list-compress-depth", true, false, 0, 1<<31-1, func(c *Config) *int { return &c.ListCompressDepth })
+	memDir("hll-sparse-max-bytes", true, 0, func(c *Config) *int64 { return &c.HLLSparseMaxBytes })
 
 	boolDir("cluster-enabled", false, func(c *Config) *bool { return &c.ClusterEnabled })
 	byName["cluster-enabled"].immutable = true
