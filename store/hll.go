@@ -256,8 +256,7 @@ func HLLSparseToDense(b []byte) ([]byte, error) {
 		default:
 			runlen, val := spValLen(c), spValValue(c)
 			if runlen+idx > HLLRegisters {
-				p = len(b) + 1 // overflow: stop, reported below
-				break
+				return nil, ErrHLLCorrupt // a run past the last register
 			}
 			for ; runlen > 0; runlen-- {
 				denseSet(regs, idx, uint8(val))
@@ -367,12 +366,17 @@ func hllSparseSet(b []byte, index int, count uint8, sparseMax int64) ([]byte, in
 		if delta > 0 && int64(len(b)+delta) > sparseMax {
 			return hllPromote(b, index, count)
 		}
-		tail := b[p+oldlen:]
-		nb := make([]byte, 0, len(b)+delta)
+		var tail []byte
+		if p+oldlen < len(b) {
+			tail = b[p+oldlen:]
+		}
+		nb := make([]byte, 0, len(b)+len(seq)+len(tail))
 		nb = append(nb, b[:p]...)
 		nb = append(nb, seq...)
 		nb = append(nb, tail...)
-		b = nb
+		// A truncated final XZERO makes Redis grow the string by delta
+		// only, cutting the copied sequence short; do the same.
+		b = nb[:len(b)+delta]
 		end = len(b)
 	}
 
@@ -482,8 +486,7 @@ func HLLMerge(max []uint8, b []byte) error {
 		default:
 			runlen, val := spValLen(c), uint8(spValValue(c))
 			if runlen+i > HLLRegisters {
-				p = len(b) + 1 // overflow: stop; judged by the count below
-				break
+				return ErrHLLCorrupt // a run past the last register
 			}
 			for ; runlen > 0; runlen-- {
 				if val > max[i] {
