@@ -10,7 +10,11 @@ import (
 // HLLs are strings in Redis's exact representation (see store/hll.go).
 func hllCommands() []*Command {
 	hll := func(name string, arity int, flags CmdFlag, first, last int, cats []string, summary string, h func(*Ctx)) *Command {
-		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: first, LastKey: last, Step: 1,
+		step := 0
+		if first > 0 {
+			step = 1
+		}
+		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: first, LastKey: last, Step: step,
 			Categories: cats, Summary: summary, Since: "2.8.9", Group: "hyperloglog", Handler: h}
 	}
 	return []*Command{
