@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,45 @@ func (p FsyncPolicy) String() string {
 		return "no"
 	}
 	return "everysec"
+}
+
+// ProtectedAccess is the value of the enable-*-command and
+// enable-protected-configs directives: who may use the feature.
+type ProtectedAccess int
+
+// ProtectedAccess values.
+const (
+	AccessNo    ProtectedAccess = iota // nobody
+	AccessYes                          // every client
+	AccessLocal                        // clients connected over loopback or a Unix socket
+)
+
+func (a ProtectedAccess) String() string {
+	switch a {
+	case AccessYes:
+		return "yes"
+	case AccessLocal:
+		return "local"
+	}
+	return "no"
+}
+
+func parseAccess(s string) (ProtectedAccess, bool) {
+	switch strings.ToLower(s) {
+	case "no":
+		return AccessNo, true
+	case "yes":
+		return AccessYes, true
+	case "local":
+		return AccessLocal, true
+	}
+	return AccessNo, false
+}
+
+// Allows reports whether a client (local: connected over loopback) may
+// use a feature guarded by a.
+func (a ProtectedAccess) Allows(local bool) bool {
+	return a == AccessYes || (a == AccessLocal && local)
 }
 
 // SaveRule is one "save <seconds> <changes>" rule.
@@ -72,6 +112,10 @@ type Config struct {
 	SlowlogLogSlowerThan   int64 // microseconds; negative disables
 	SlowlogMaxLen          int
 	LatencyTrackingEnabled bool
+	// Who may run DEBUG, CONFIG SET of protected directives, and MODULE.
+	EnableDebugCommand     ProtectedAccess
+	EnableProtectedConfigs ProtectedAccess
+	EnableModuleCommand    ProtectedAccess
 
 	HashMaxListpackEntries int
 	HashMaxListpackValue   int
@@ -122,7 +166,7 @@ func Default() *Config {
 		SlowlogLogSlowerThan:       10000,
 		SlowlogMaxLen:              128,
 		LatencyTrackingEnabled:     true,
-		HashMaxListpackEntries:     512, // Redis 7.0.15 default (CONFIG GET on a stock server)
+		HashMaxListpackEntries:     512,
 		HashMaxListpackValue:       64,
 		SetMaxIntsetEntries:        512,
 		ZsetMaxListpackEntries:     128,
@@ -173,7 +217,13 @@ func Load(path string, overrides []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading %s: %v", ErrBadConfig, path, err)
 		}
-		c.File = path
+		// Kept absolute: the server changes directory to dir after loading,
+		// and CONFIG REWRITE must still find the file.
+		if abs, err := filepath.Abs(path); err == nil {
+			c.File = abs
+		} else {
+			c.File = path
+		}
 		if err := c.parseText(path, string(data)); err != nil {
 			return nil, err
 		}
@@ -257,52 +307,140 @@ func (c *Config) apply(name string, args []string, fromFile bool) error {
 	return d.set(c, args)
 }
 
-// Set changes a directive at run time, as CONFIG SET does. It reports
-// whether the directive exists and is mutable, and any parse error.
+// Clone returns a deep copy.
+func (c *Config) Clone() *Config {
+	cp := *c
+	cp.Bind = append([]string(nil), c.Bind...)
+	cp.Save = append([]SaveRule(nil), c.Save...)
+	cp.Extra = make(map[string]string, len(c.Extra))
+	for k, v := range c.Extra {
+		cp.Extra[k] = v
+	}
+	return &cp
+}
+
+// SetError is a CONFIG SET failure; its text is the Redis error message
+// without the "ERR " prefix.
+type SetError struct{ Msg string }
+
+func (e *SetError) Error() string { return e.Msg }
+
+// Unwrap makes SetError match ErrBadConfig.
+func (e *SetError) Unwrap() error { return ErrBadConfig }
+
+// Set changes one directive at run time, as CONFIG SET does.
 func (c *Config) Set(name string, value string) error {
-	d := lookup(strings.ToLower(name))
-	if d == nil {
-		return fmt.Errorf("Unknown option or number of arguments for CONFIG SET - '%s'", name)
-	}
-	if d.immutable {
-		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name)
-	}
-	var args []string
-	if d.multiArg {
-		args = strings.Fields(value)
-		if name == "save" && strings.TrimSpace(value) == "" {
-			args = []string{""}
+	return c.SetMany([][2]string{{name, value}}, true)
+}
+
+// SetMany changes several directives at once, as CONFIG SET does: either
+// all of them change or, on any error, none. Names are checked first
+// (unknown, immutable, protected unless allowProtected, duplicate), then
+// values are parsed in order.
+func (c *Config) SetMany(pairs [][2]string, allowProtected bool) error {
+	ds := make([]*directive, len(pairs))
+	var unknown string
+	var errArg, errMsg string
+	for i, p := range pairs {
+		d := lookup(p[0])
+		if d == nil {
+			if unknown == "" && errMsg == "" {
+				unknown = p[0]
+			}
+			continue
 		}
-	} else {
-		args = []string{value}
+		if unknown != "" || errMsg != "" {
+			continue
+		}
+		switch {
+		case d.immutable:
+			errArg, errMsg = p[0], "can't set immutable config"
+		case d.protected && !allowProtected:
+			errArg, errMsg = p[0], "can't set protected config"
+		}
+		for j := 0; j < i && errMsg == ""; j++ {
+			if ds[j] == d {
+				errArg, errMsg = p[0], "duplicate parameter"
+			}
+		}
+		ds[i] = d
 	}
-	old := *c
-	if err := d.set(c, args); err != nil {
-		*c = old
-		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s", name, err.Error())
+	if unknown != "" {
+		return &SetError{fmt.Sprintf("Unknown option or number of arguments for CONFIG SET - '%s'", unknown)}
 	}
-	if err := c.Validate(); err != nil {
-		*c = old
-		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s", name, err.Error())
+	if errMsg != "" {
+		return &SetError{fmt.Sprintf("CONFIG SET failed (possibly related to argument '%s') - %s", errArg, errMsg)}
+	}
+	old := c.Clone()
+	for i, p := range pairs {
+		d := ds[i]
+		var args []string
+		if d.multiArg {
+			var err error
+			args, err = SplitArgs(p[1])
+			if err != nil || len(args) == 0 {
+				args = []string{""}
+			}
+		} else {
+			args = []string{p[1]}
+		}
+		err := d.set(c, args)
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			*c = *old
+			return &SetError{fmt.Sprintf("CONFIG SET failed (possibly related to argument '%s') - %s", d.name, err.Error())}
+		}
 	}
 	return nil
 }
 
+// Sensitive reports whether the directive's value must not be logged
+// (requirepass, masterauth ...).
+func Sensitive(name string) bool {
+	d := lookup(name)
+	return d != nil && d.sensitive
+}
+
 // Get returns name/value pairs for every directive matching the glob
-// pattern, sorted by name, as CONFIG GET does.
+// pattern, sorted by name.
 func (c *Config) Get(pattern string, match func(pattern, name string) bool) [][2]string {
+	out := c.GetMatching([]string{pattern}, match)
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// GetMatching returns the name/value pairs CONFIG GET replies with for its
+// arguments: a name without glob characters is looked up directly
+// (case-insensitively) and reported as given; a pattern matches every
+// directive and alias name. Each directive name is reported once, in the
+// order found.
+func (c *Config) GetMatching(patterns []string, match func(pattern, name string) bool) [][2]string {
 	var out [][2]string
 	seen := map[string]bool{}
-	for _, d := range directives {
-		for _, n := range append([]string{d.name}, d.aliases...) {
-			if seen[n] || !match(pattern, n) {
+	for _, p := range patterns {
+		if !strings.ContainsAny(p, "[*?") {
+			lp := strings.ToLower(p)
+			if seen[lp] {
 				continue
 			}
-			seen[n] = true
-			out = append(out, [2]string{n, d.get(c)})
+			if d := lookup(lp); d != nil {
+				seen[lp] = true
+				out = append(out, [2]string{p, d.get(c)})
+			}
+			continue
+		}
+		for _, d := range directives {
+			for _, n := range append([]string{d.name}, d.aliases...) {
+				if seen[n] || !match(p, n) {
+					continue
+				}
+				seen[n] = true
+				out = append(out, [2]string{n, d.get(c)})
+			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
 
@@ -330,7 +468,9 @@ func (c *Config) Validate() error {
 // Directive describes one config directive for documentation.
 type Directive struct {
 	Name      string
+	Aliases   []string
 	Immutable bool
+	Protected bool
 	Active    bool
 }
 
@@ -338,7 +478,7 @@ type Directive struct {
 func Directives() []Directive {
 	out := make([]Directive, 0, len(directives))
 	for _, d := range directives {
-		out = append(out, Directive{d.name, d.immutable, d.active})
+		out = append(out, Directive{d.name, append([]string(nil), d.aliases...), d.immutable, d.protected, d.active})
 	}
 	return out
 }

@@ -21,6 +21,7 @@ const (
 	unblockShutdown
 	unblockByClient // CLIENT UNBLOCK ... TIMEOUT
 	unblockError    // CLIENT UNBLOCK ... ERROR
+	unblockGone     // the client closed its connection while blocked
 )
 
 type blockState struct {
@@ -28,13 +29,15 @@ type blockState struct {
 	keys []watchKey
 	// serve is called under the node lock when one of keys may be ready. It
 	// returns true when it served the client (reply written).
-	serve    func(c *Ctx) bool
+	serve     func(c *Ctx) bool
 	onTimeout func(c *Ctx)
-	ctx      *Ctx
-	deadline time.Time // zero: forever
-	done     chan unblockReason
-	finished bool
-	seq      uint64
+	ctx       *Ctx
+	deadline  time.Time // zero: forever
+	done      chan unblockReason
+	finished  bool
+	seq       uint64
+	// readyKey is the key being served while serve runs (see ReadyKey).
+	readyKey string
 }
 
 func (bs *blockState) unblock(r unblockReason) {
@@ -66,6 +69,17 @@ func (c *Ctx) Block(keys []string, timeout time.Duration, serve func(c *Ctx) boo
 	c.Cl.blocked = bs
 }
 
+// ReadyKey returns, inside a serve function, the key whose change is being
+// served. A client blocked on several keys is served from the key that
+// became ready, as Redis does, not from the first of its keys that holds
+// data. It returns "" outside serve.
+func (c *Ctx) ReadyKey() string {
+	if bs := c.Cl.blocked; bs != nil {
+		return bs.readyKey
+	}
+	return ""
+}
+
 // InMulti reports whether the command runs inside MULTI/EXEC.
 func (c *Ctx) InMulti() bool { return c.Cl.inMulti }
 
@@ -84,7 +98,10 @@ func (n *Node) serveReadyKeysLocked() uint64 {
 				}
 				bs.ctx.Now = time.Now().UnixMilli()
 				bs.ctx.DB = n.dbs[bs.cl.DB]
-				if !bs.serve(bs.ctx) {
+				bs.readyKey = wk.key
+				served := bs.serve(bs.ctx)
+				bs.readyKey = ""
+				if !served {
 					continue
 				}
 				s := n.flushPropagationLocked(bs.ctx)
@@ -121,7 +138,13 @@ func (n *Node) unregisterBlockedLocked(bs *blockState) {
 }
 
 // waitBlocked waits, without the node lock, until the client is served,
-// times out or is unblocked. It returns the write-log sequence to wait for.
+// times out, is unblocked or closes its connection. It returns the
+// write-log sequence to wait for.
+//
+// A client that disconnects while blocked must stop waiting at once, as in
+// Redis: otherwise a later push would be served to it and the element lost.
+// Nobody reads the socket while the handler waits, so the wait watches the
+// connection for the peer's close without consuming input (watchPeerClose).
 func (n *Node) waitBlocked(cl *Client, bs *blockState) uint64 {
 	var timer <-chan time.Time
 	if !bs.deadline.IsZero() {
@@ -129,20 +152,31 @@ func (n *Node) waitBlocked(cl *Client, bs *blockState) uint64 {
 		defer t.Stop()
 		timer = t.C
 	}
+	var gone <-chan struct{}
+	if cl.netConn != nil {
+		var stop func()
+		gone, stop = watchPeerClose(cl.netConn.Conn)
+		defer stop()
+	}
+	// end finishes the wait for reason unless a server already did.
+	end := func(why unblockReason) unblockReason {
+		n.mu.Lock()
+		if bs.finished {
+			n.mu.Unlock()
+			return <-bs.done
+		}
+		bs.finished = true
+		n.unregisterBlockedLocked(bs)
+		n.mu.Unlock()
+		return why
+	}
 	var reason unblockReason
 	select {
 	case reason = <-bs.done:
 	case <-timer:
-		n.mu.Lock()
-		if bs.finished {
-			n.mu.Unlock()
-			reason = <-bs.done
-		} else {
-			bs.finished = true
-			n.unregisterBlockedLocked(bs)
-			reason = unblockTimeout
-			n.mu.Unlock()
-		}
+		reason = end(unblockTimeout)
+	case <-gone:
+		reason = end(unblockGone)
 	}
 	switch reason {
 	case unblockServed:
@@ -155,6 +189,8 @@ func (n *Node) waitBlocked(cl *Client, bs *blockState) uint64 {
 		bs.ctx.R.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 	case unblockShutdown:
 		bs.ctx.R.Error("ERR server is shutting down")
+	case unblockGone:
+		// Nobody is left to read a reply.
 	}
 	n.mu.Lock()
 	if cl.blocked == bs {
@@ -227,4 +263,18 @@ func (n *Node) unwatchAllLocked(cl *Client) {
 	}
 	cl.watched = nil
 	cl.watchDirty = false
+}
+
+// BlockedClients returns the number of clients waiting in a blocking
+// command (INFO's blocked_clients).
+func (n *Node) BlockedClients() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	count := 0
+	for _, cl := range n.clients {
+		if cl.blocked != nil {
+			count++
+		}
+	}
+	return count
 }

@@ -57,6 +57,9 @@ type Node struct {
 	wg           sync.WaitGroup
 
 	wal WriteLog
+	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
+	// when the node runs without persistence (cmd_persist.go).
+	persist Persistence
 
 	watchers  map[watchKey][]*Client
 	blockers  map[watchKey][]*blockState
@@ -64,6 +67,7 @@ type Node struct {
 
 	pubsub  pubsubState
 	slowlog slowlogState
+	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
 	stats   Stats
 
 	loading atomic.Bool
@@ -133,6 +137,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 
 func (n *Node) newDB(i int) *store.DB {
 	db := store.NewDB(nowMillis)
+	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
 		n.propagate(i, [][]byte{[]byte("DEL"), []byte(key)})
@@ -370,6 +375,7 @@ func (n *Node) cron() {
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
+		n.syncAccessPolicyLocked()
 		n.mu.Unlock()
 		if hz <= 0 {
 			hz = 10

@@ -178,7 +178,7 @@ func TestBadConfigReportsLine(t *testing.T) {
 		{"appendonly maybe\n", "line 1", "yes' or 'no"},
 		{"save 10\n", "line 1", "Invalid save parameters"},
 		{"maxmemory lots\n", "line 1", "memory value"},
-		{"appendfsync sometimes\n", "line 1", "always, everysec, no"},
+		{"appendfsync sometimes\n", "line 1", "everysec"},
 		{"requirepass \"unterminated\n", "line 1", "Unbalanced quotes"},
 	}
 	for _, c := range cases {
