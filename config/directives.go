@@ -582,7 +582,7 @@ func registerExtras() {
 	extraBool("crash-memcheck-enabled", true)
 	extraBool("disable-thp", true).immutable = true
 	extraBool("dynamic-hz", true)
-	extraMemory("hll-sparse-max-bytes", 3000, 0, maxLong)
+	memDir("hll-sparse-max-bytes", true, 0, maxLong, func(c *Config) *int64 { return &c.HLLSparseMaxBytes })
 	extraDir("ignore-warnings", "", kindString, nil)
 	extraInt("io-threads", 1, 1, 128).immutable = true
 	extraBool("io-threads-do-reads", false).immutable = true
