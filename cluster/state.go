@@ -487,7 +487,9 @@ func (c *Cluster) updateStateLocked() {
 		if delay < 500 {
 			delay = 500
 		}
-		if ok && c.amongMinority && now-c.amongMinorityTime < delay {
+		// Only a master waits: it must not accept writes before it had a
+		// chance to hear about a newer configuration.
+		if ok && c.myself.IsMaster() && c.amongMinority && now-c.amongMinorityTime < delay {
 			return
 		}
 		if ok {
