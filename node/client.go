@@ -61,6 +61,10 @@ type Client struct {
 	blocked *blockState
 
 	killed atomic.Bool
+
+	// clusterFlags holds READONLY and ASKING (cluster_route.go), guarded
+	// by n.mu.
+	clusterFlags uint8
 }
 
 type queuedCmd struct {

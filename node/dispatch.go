@@ -72,6 +72,10 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		n.countErrorUnlocked("NOAUTH")
 		return
 	}
+	if n.cluster != nil && n.clusterRedirectLocked(cl, cmd, sub, args) {
+		n.mu.Unlock()
+		return
+	}
 	if cl.inMulti && !isTxControl(cmd.Name) {
 		if sub.Flags&FlagNoMulti != 0 {
 			n.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slotvault/slotvault/cluster"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/store"
 	"github.com/tidwall/redcon"
@@ -55,6 +56,10 @@ type Node struct {
 	closed       chan struct{}
 	closeOnce    sync.Once
 	wg           sync.WaitGroup
+
+	// cluster is the cluster state and bus; nil unless cluster-enabled
+	// (cluster_mode.go).
+	cluster *cluster.Cluster
 
 	wal WriteLog
 	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
@@ -196,6 +201,9 @@ func (n *Node) Start() error {
 	if n.cfg.Port == 0 {
 		return errors.New("node: port 0 (no TCP listener) is not supported")
 	}
+	if err := n.startCluster(); err != nil {
+		return err
+	}
 	for _, b := range binds {
 		optional := strings.HasPrefix(b, "-")
 		host := strings.TrimPrefix(b, "-")
@@ -245,6 +253,7 @@ func (n *Node) Close() error {
 		for _, l := range n.listeners {
 			l.Close()
 		}
+		n.stopCluster()
 		n.mu.Lock()
 		for _, cl := range n.clients {
 			cl.netConn.Close()
