@@ -134,6 +134,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 
 func (n *Node) newDB(i int) *store.DB {
 	db := store.NewDB(nowMillis)
+	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
 		n.propagate(i, [][]byte{[]byte("DEL"), []byte(key)})
@@ -371,6 +372,7 @@ func (n *Node) cron() {
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
+		n.syncAccessPolicyLocked()
 		n.mu.Unlock()
 		if hz <= 0 {
 			hz = 10

@@ -1,9 +1,3 @@
-// Package rdb encodes and decodes values in the Redis RDB object format:
-// the DUMP/RESTORE payload (type byte, encoded object, 2-byte RDB version,
-// CRC64) and the per-value encoding slotvault's snapshots use.
-//
-// The codec works on Object, a neutral form of a Redis value, so it does not
-// depend on how package store represents data in memory.
 package rdb
 
 // Kind is a Redis data type.
@@ -31,6 +25,14 @@ type Object struct {
 	ZSet []ZEntry
 	// Hash holds field/value pairs (in listpack order when small).
 	Hash []HashField
+
+	// Encoding optionally names the in-memory encoding the value has (the
+	// OBJECT ENCODING reply: "listpack", "intset", "hashtable", "skiplist",
+	// "quicklist", ...). The encoder uses it to pick the compact RDB form
+	// Redis itself would write; empty means "decide from Redis 7.0's
+	// default thresholds". The decoder leaves it empty: the loading side
+	// chooses the encoding from its own limits, as Redis does.
+	Encoding string
 }
 
 // ZEntry is one sorted-set member.

@@ -8,8 +8,10 @@ import (
 
 // slotTable holds the keys of one hash slot.
 type slotTable struct {
-	keys     map[string]*Entry
-	volatile int // keys with an expiry, so active expiry can skip the slot
+	keys map[string]*Entry
+	// expires indexes the keys with an expiry (Redis's per-db expires
+	// dict), so active expiry looks only at volatile keys.
+	expires map[string]*Entry
 }
 
 // DB is one logical database.
@@ -27,11 +29,17 @@ type DB struct {
 	// active) before it is removed, so the node can propagate a DEL and
 	// notify watchers.
 	OnExpire func(key string)
+	// LFU selects what Entry.LRU tracks on access: the LRU clock (false)
+	// or the LFU word (true), following maxmemory-policy.
+	LFU bool
+	// LFULogFactor and LFUDecayTime are lfu-log-factor and lfu-decay-time
+	// (Redis defaults 10 and 1 when zero / negative).
+	LFULogFactor, LFUDecayTime int
 }
 
 // NewDB returns an empty database using now as its clock.
 func NewDB(now func() int64) *DB {
-	return &DB{Now: now}
+	return &DB{Now: now, LFULogFactor: 10, LFUDecayTime: 1}
 }
 
 // Size returns the number of keys, including expired keys not yet removed.
@@ -49,6 +57,13 @@ func (db *DB) table(slot int) *slotTable {
 	return t
 }
 
+func (t *slotTable) setVolatile(key string, e *Entry) {
+	if t.expires == nil {
+		t.expires = make(map[string]*Entry)
+	}
+	t.expires[key] = e
+}
+
 // Peek returns the entry for key without expiry checks.
 func (db *DB) Peek(key string) *Entry {
 	t := db.tables[slots.KeySlotString(key)]
@@ -58,8 +73,20 @@ func (db *DB) Peek(key string) *Entry {
 	return t.keys[key]
 }
 
-// Lookup returns the live entry for key, removing it first if it has expired.
+// Lookup returns the live entry for key, removing it first if it has
+// expired, and records the access (LRU clock or LFU counter), as Redis's
+// lookupKey does.
 func (db *DB) Lookup(key string) *Entry {
+	e := db.LookupNoTouch(key)
+	if e != nil {
+		db.Touch(e)
+	}
+	return e
+}
+
+// LookupNoTouch is Lookup without recording an access (Redis's
+// LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT, SCAN).
+func (db *DB) LookupNoTouch(key string) *Entry {
 	slot := slots.KeySlotString(key)
 	t := db.tables[slot]
 	if t == nil {
@@ -102,7 +129,7 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 	delete(t.keys, key)
 	db.size--
 	if e.Expire != 0 {
-		t.volatile--
+		delete(t.expires, key)
 		db.volatile--
 	}
 	if len(t.keys) == 0 {
@@ -113,20 +140,25 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 }
 
 // Set stores v under key with the given absolute expiry (0 = none),
-// replacing any previous value. The key string is retained.
+// replacing any previous value. The key string is retained. A new value
+// starts with a fresh access record; under LFU an overwritten key keeps
+// its counter, as Redis's dbSetValue does.
 func (db *DB) Set(key string, v Value, expire int64) *Entry {
 	slot := slots.KeySlotString(key)
 	t := db.table(slot)
 	if old := t.keys[key]; old != nil {
 		if old.Expire != 0 {
-			t.volatile--
+			delete(t.expires, key)
 			db.volatile--
 		}
 		old.Value = v
 		old.Expire = expire
 		if expire != 0 {
-			t.volatile++
+			t.setVolatile(key, old)
 			db.volatile++
+		}
+		if !db.LFU {
+			old.LRU = db.lruClock()
 		}
 		return old
 	}
@@ -134,10 +166,11 @@ func (db *DB) Set(key string, v Value, expire int64) *Entry {
 		db.nonEmpty++
 	}
 	e := &Entry{Value: v, Expire: expire}
+	db.initAccess(e)
 	t.keys[key] = e
 	db.size++
 	if expire != 0 {
-		t.volatile++
+		t.setVolatile(key, e)
 		db.volatile++
 	}
 	return e
@@ -156,12 +189,12 @@ func (db *DB) SetExpire(key string, expire int64) bool {
 		return false
 	}
 	if e.Expire != 0 {
-		t.volatile--
+		delete(t.expires, key)
 		db.volatile--
 	}
 	e.Expire = expire
 	if expire != 0 {
-		t.volatile++
+		t.setVolatile(key, e)
 		db.volatile++
 	}
 	return true
@@ -218,6 +251,9 @@ func (db *DB) KeysInSlot(slot int, fn func(key string, e *Entry) bool) {
 
 // NextNonEmptySlot returns the first slot >= from holding keys, or -1.
 func (db *DB) NextNonEmptySlot(from int) int {
+	if from < 0 {
+		from = 0
+	}
 	for s := from; s < slots.Count; s++ {
 		if db.tables[s] != nil {
 			return s
@@ -226,17 +262,15 @@ func (db *DB) NextNonEmptySlot(from int) int {
 	return -1
 }
 
-// RandomKey returns a random live key, or "" and false when the DB is empty
-// (or, after bounded tries, holds only expired keys).
+// RandomKey returns a random live key, or "" and false when the DB is
+// empty. Expired keys it draws are removed (and reported through
+// OnExpire), as Redis's dbRandomKey does on a master, so the loop ends:
+// every round either returns or shrinks the DB.
 func (db *DB) RandomKey() (string, bool) {
-	for tries := 0; tries < 100 && db.size > 0; tries++ {
-		start := rand.IntN(slots.Count)
-		s := db.NextNonEmptySlot(start)
+	for db.size > 0 {
+		s := db.NextNonEmptySlot(rand.IntN(slots.Count))
 		if s < 0 {
 			s = db.NextNonEmptySlot(0)
-		}
-		if s < 0 {
-			return "", false
 		}
 		t := db.tables[s]
 		n := rand.IntN(len(t.keys))
@@ -256,35 +290,37 @@ func (db *DB) RandomKey() (string, bool) {
 }
 
 // ActiveExpireCycle visits slots holding keys with an expiry, starting where
-// the previous call stopped, and removes expired keys. It stops after
-// examining about budget keys and returns how many it removed.
+// the previous call stopped, and removes expired keys. It examines only
+// volatile keys, stops after about budget of them, and returns how many it
+// removed.
 func (db *DB) ActiveExpireCycle(budget int) int {
 	if db.volatile == 0 {
 		return 0
 	}
 	now := db.Now()
 	removed, examined := 0, 0
-	for visited := 0; visited < slots.Count && examined < budget; visited++ {
+	var dead []string
+	for visited := 0; visited < slots.Count && examined < budget && db.volatile > 0; visited++ {
 		s := db.expireCursor
 		db.expireCursor = (db.expireCursor + 1) % slots.Count
 		t := db.tables[s]
-		if t == nil || t.volatile == 0 {
+		if t == nil || len(t.expires) == 0 {
 			continue
 		}
-		var dead []string
-		for k, e := range t.keys {
+		dead = dead[:0]
+		for k, e := range t.expires {
 			examined++
-			if e.Expire != 0 && e.Expire <= now {
+			if e.Expire <= now {
 				dead = append(dead, k)
 			}
 		}
 		for _, k := range dead {
-			db.expire(s, t, k)
-			removed++
+			// OnExpire may not change this slot, but guard anyway.
 			if db.tables[s] == nil {
 				break
 			}
-			t = db.tables[s]
+			db.expire(s, db.tables[s], k)
+			removed++
 		}
 	}
 	return removed

@@ -1,0 +1,50 @@
+package rdb
+
+import (
+	"encoding/binary"
+)
+
+// payloadFooter is the RDB version (2 bytes) plus the CRC64 (8 bytes).
+const payloadFooter = 10
+
+// EncodePayload returns o as a DUMP payload: the RDB object encoding,
+// the RDB version (uint16 LE) and the CRC64 of everything before the CRC
+// (uint64 LE).
+func EncodePayload(o *Object) ([]byte, error) {
+	b, err := AppendObject(nil, o)
+	if err != nil {
+		return nil, err
+	}
+	b = binary.LittleEndian.AppendUint16(b, Version)
+	return binary.LittleEndian.AppendUint64(b, CRC64(0, b)), nil
+}
+
+// VerifyPayload checks a DUMP payload's footer — at least 10 bytes, RDB
+// version at most MaxVersion, matching CRC64 — and returns the encoded
+// object and the version. Failures are ErrPayload.
+func VerifyPayload(p []byte) (body []byte, version int, err error) {
+	if len(p) < payloadFooter {
+		return nil, 0, ErrPayload
+	}
+	footer := p[len(p)-payloadFooter:]
+	version = int(le16(footer))
+	if version > MaxVersion {
+		return nil, version, ErrPayload
+	}
+	if CRC64(0, p[:len(p)-8]) != le64(footer[2:]) {
+		return nil, version, ErrPayload
+	}
+	return p[:len(p)-payloadFooter], version, nil
+}
+
+// DecodePayload verifies a DUMP payload and decodes its object. Like
+// Redis, it reads the object from the whole payload, footer included: an
+// object that runs into the footer still loads (with the footer bytes as
+// data), and bytes left before the footer are ignored.
+func DecodePayload(p []byte) (Object, error) {
+	if _, _, err := VerifyPayload(p); err != nil {
+		return Object{}, err
+	}
+	o, _, err := DecodeObject(p)
+	return o, err
+}
