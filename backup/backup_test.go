@@ -21,7 +21,10 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func testIdent() Identity {
 	return StaticIdentity(NodeInfo{NodeID: testNode, Role: "master", Slots: [][2]int{{0, 16383}}, ConfigEpoch: 1, ReplID: "r", ReplOffset: 7})
@@ -337,7 +340,9 @@ func TestRetention(t *testing.T) {
 // agentFixture is an agent over a MemStore and a FakeSource.
 func newTestAgent(t *testing.T, st ObjectStore, src *FakeSource, key *Key) *Agent {
 	a, err := NewAgent(Options{Store: st, Key: key, Snapshots: src, Log: src, Identity: testIdent(),
-		Topology:     func() Topology { return Topology{CurrentEpoch: 1, Nodes: []TopologyNode{{ID: testNode, Role: "master", Slots: [][2]int{{0, 16383}}}}} },
+		Topology: func() Topology {
+			return Topology{CurrentEpoch: 1, Nodes: []TopologyNode{{ID: testNode, Role: "master", Slots: [][2]int{{0, 16383}}}}}
+		},
 		ShipInterval: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)

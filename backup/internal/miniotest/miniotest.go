@@ -9,6 +9,7 @@ package miniotest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotvault/slotvault/backup"
 	"github.com/slotvault/slotvault/backup/s3"
 )
 
@@ -134,7 +136,9 @@ func (s *Server) start() {
 		resp, err := http.Get(s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			// Ready can come before the S3 API serves ("Server not
+			// initialized yet"): wait for a real request to pass.
+			if resp.StatusCode == 200 && s.probe() == nil {
 				return
 			}
 		}
@@ -143,6 +147,20 @@ func (s *Server) start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func (s *Server) probe() error {
+	st, err := s3.New(s3.Options{Endpoint: s.Endpoint, Bucket: "probe", AccessKey: AccessKey, SecretKey: SecretKey, MaxRetries: 1})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = st.List(ctx, "")
+	if errors.Is(err, backup.ErrNoBucket) {
+		return nil
+	}
+	return err
 }
 
 // Stop stops the server (it can be restarted with Restart).
