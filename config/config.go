@@ -124,6 +124,7 @@ type Config struct {
 	ZsetMaxListpackValue   int
 	ListMaxListpackSize    int
 	ListCompressDepth      int
+	HLLSparseMaxBytes      int64
 
 	ClusterEnabled             bool
 	ClusterConfigFile          string
@@ -175,6 +176,7 @@ func Default() *Config {
 		ZsetMaxListpackEntries:     128,
 		ZsetMaxListpackValue:       64,
 		ListMaxListpackSize:        -2,
+		HLLSparseMaxBytes:          3000,
 		ClusterConfigFile:          "nodes.conf",
 		ClusterNodeTimeout:         15 * time.Second,
 		ClusterRequireFullCoverage: true,

@@ -32,6 +32,16 @@ type Client struct {
 	NoEvict       bool
 	closing       bool
 
+	// CLIENT REPLY state (connection goroutine; read under n.mu).
+	replyOff      bool // OFF: no replies until ON
+	replySkip     bool // the reply of the current command is dropped
+	replySkipNext bool // SKIP was just given: drop the next command's reply
+	// deaf: the client asked to be closed (QUIT, a protocol error) while
+	// its replies were off. Redis closes a connection only after writing a
+	// reply, so such a client stays connected but nothing more it sends is
+	// processed.
+	deaf bool
+
 	reply Reply
 
 	// MULTI state (connection goroutine, read under n.mu by EXEC).

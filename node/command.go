@@ -154,5 +154,6 @@ func buildCommandTable() commandTable {
 	t.add(txCommands()...)
 	t.add(pubsubCommands()...)
 	t.add(clusterCommands()...)
+	t.add(persistCommands()...)
 	return t
 }

@@ -27,6 +27,7 @@ type Ctx struct {
 	prop       [][][]byte
 }
 
+
 // Node returns the node executing the command.
 func (c *Ctx) Node() *Node { return c.n }
 

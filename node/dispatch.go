@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 	}
 	cl.reply.Reset()
 	n.execute(cl, cmd, rc.Args)
+	cl.applyReplyMode()
 	if cl.reply.Len() > 0 {
 		n.stats.NetOutputBytes.Add(int64(cl.reply.Len()))
 		conn.WriteRaw(cl.reply.Bytes())
@@ -256,6 +258,10 @@ func unknownCommandError(args [][]byte) string {
 func truncArg(a []byte, max int) string {
 	if max < 0 {
 		max = 0
+	}
+	// Redis formats arguments with %s: a NUL byte ends them.
+	if i := bytes.IndexByte(a, 0); i >= 0 {
+		a = a[:i]
 	}
 	if len(a) > max {
 		a = a[:max]

@@ -57,12 +57,16 @@ type Node struct {
 	wg           sync.WaitGroup
 
 	wal WriteLog
+	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
+	// when the node runs without persistence (cmd_persist.go).
+	persist Persistence
 
 	watchers  map[watchKey][]*Client
 	blockers  map[watchKey][]*blockState
 	readyKeys []watchKey
 
 	pubsub  pubsubState
+	pause   pauseState // CLIENT PAUSE, guarded by mu
 	slowlog slowlogState
 	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
 	stats   Stats
@@ -272,14 +276,23 @@ func (l *listener) Accept() (net.Conn, error) {
 		l.n.mu.Lock()
 		ka := l.n.cfg.TCPKeepalive
 		l.n.mu.Unlock()
+		// As Redis's anetKeepAlive: idle ka, probes every ka/3, 3 probes.
+		// Go enables keep-alive on accepted sockets by default; with
+		// tcp-keepalive 0 Redis leaves it off.
 		if ka > 0 {
-			tc.SetKeepAlive(true)
-			tc.SetKeepAlivePeriod(ka)
+			intvl := ka / 3
+			if intvl < time.Second {
+				intvl = time.Second
+			}
+			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: ka, Interval: intvl, Count: 3})
+		} else {
+			tc.SetKeepAlive(false)
 		}
 		tc.SetNoDelay(true)
 	}
-	cc := &clientConn{Conn: c, guard: &protoGuard{n: l.n}, pushLimit: 32 << 20}
-	cc.idleTimeout = l.n.idleTimeout
+	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
+	// The guard applies the idle timeout itself (subscribers are exempt).
+	cc.guard = newProtoGuard(l.n, cc)
 	return cc, nil
 }
 
@@ -327,7 +340,7 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	return true
 }
 
-const protectedModeMsg = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+const protectedModeMsg = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)

@@ -32,7 +32,7 @@ var fromObject = map[rdb.Kind]func(rdb.Object, store.Limits) store.Value{
 	rdb.KindHash: func(o rdb.Object, l store.Limits) store.Value { return store.HashFromObject(o, l) },
 	rdb.KindSet:  func(o rdb.Object, l store.Limits) store.Value { return store.SetFromObject(o, l) },
 	rdb.KindList: func(o rdb.Object, l store.Limits) store.Value { return store.ListFromObject(o, l) },
-	// ZSet: added when the sorted-set type lands.
+	rdb.KindZSet: func(o rdb.Object, l store.Limits) store.Value { return store.ZSetFromObject(o, l) },
 }
 
 // ValueObject converts a store value to the codec's neutral form, with

@@ -35,6 +35,8 @@ type DB struct {
 	// LFULogFactor and LFUDecayTime are lfu-log-factor and lfu-decay-time
 	// (Redis defaults 10 and 1 when zero / negative).
 	LFULogFactor, LFUDecayTime int
+	// views are the active copy-on-write views (snapshot.go).
+	views []*View
 }
 
 // NewDB returns an empty database using now as its clock.
@@ -66,6 +68,7 @@ func (t *slotTable) setVolatile(key string, e *Entry) {
 
 // Peek returns the entry for key without expiry checks.
 func (db *DB) Peek(key string) *Entry {
+	db.beforeAccessKey(key)
 	t := db.tables[slots.KeySlotString(key)]
 	if t == nil {
 		return nil
@@ -88,6 +91,7 @@ func (db *DB) Lookup(key string) *Entry {
 // LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT, SCAN).
 func (db *DB) LookupNoTouch(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -115,6 +119,7 @@ func (db *DB) LookupNoExpire(key string) *Entry {
 }
 
 func (db *DB) expire(slot int, t *slotTable, key string) {
+	db.beforeAccess(slot)
 	if db.OnExpire != nil {
 		db.OnExpire(key)
 	}
@@ -145,6 +150,7 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 // its counter, as Redis's dbSetValue does.
 func (db *DB) Set(key string, v Value, expire int64) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.table(slot)
 	if old := t.keys[key]; old != nil {
 		if old.Expire != 0 {
@@ -180,6 +186,7 @@ func (db *DB) Set(key string, v Value, expire int64) *Entry {
 // whether the key exists.
 func (db *DB) SetExpire(key string, expire int64) bool {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return false
@@ -204,6 +211,7 @@ func (db *DB) SetExpire(key string, expire int64) bool {
 // Expired keys count as missing.
 func (db *DB) Delete(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -221,6 +229,7 @@ func (db *DB) Delete(key string) *Entry {
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	db.beforeAccessAll()
 	for i := range db.tables {
 		db.tables[i] = nil
 	}
@@ -238,6 +247,7 @@ func (db *DB) CountInSlot(slot int) int {
 // KeysInSlot calls fn for every key in slot (expired or not) until fn
 // returns false. fn must not modify the DB.
 func (db *DB) KeysInSlot(slot int, fn func(key string, e *Entry) bool) {
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return

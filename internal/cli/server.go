@@ -65,8 +65,12 @@ func runServer(args []string) error {
 		logger.Error("start-up failed", "err", err)
 		return exitError{1}
 	}
-	if err := n.Start(); err != nil {
+	// Persistence starts the listener itself, before loading, so clients
+	// see -LOADING while the dataset is read.
+	mgr, err := startPersistence(n, cfg, logger, nil, ".")
+	if err != nil {
 		logger.Error("start-up failed", "err", err)
+		fmt.Fprintln(os.Stderr, "slotvault: start-up failed:", err)
 		return exitError{1}
 	}
 	if cfg.Pidfile != "" {
@@ -84,6 +88,7 @@ func runServer(args []string) error {
 	case <-n.Done():
 	}
 	n.Close()
+	stopPersistence(n, cfg, mgr, logger)
 	stopExtensions(logger)
 	logger.Info("slotvault is now ready to exit, bye bye...")
 	return nil
