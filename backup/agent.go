@@ -74,6 +74,9 @@ type Agent struct {
 	pendingSince time.Time
 	lastResult   map[string]error
 	lastManifest *Manifest
+	// nodeID is the node ID read when the agent was built, so StartBackup
+	// never calls Identity (it may run under the node lock).
+	nodeID string
 }
 
 // Status is what INFO backup shows.
@@ -107,7 +110,8 @@ type Status struct {
 	LagSeconds      float64
 }
 
-// NewAgent checks the options and builds an agent; Start runs it.
+// NewAgent checks the options and builds an agent; Start runs it. It
+// calls o.Identity once (so not under the node lock).
 func NewAgent(o Options) (*Agent, error) {
 	if o.Store == nil || o.Snapshots == nil || o.Identity == nil {
 		return nil, errors.New("backup: agent needs a store, a snapshot source and an identity")
@@ -131,6 +135,7 @@ func NewAgent(o Options) (*Agent, error) {
 	a.st.LastOK = true
 	a.st.ShipOK = true
 	a.st.Shipping = o.Log != nil
+	a.nodeID = o.Identity().NodeID
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if err := a.SetSchedule(o.Schedule); err != nil {
 		return nil, err
@@ -221,9 +226,9 @@ func (a *Agent) Kick() {
 	}
 }
 
-// StartBackup starts a full backup in the background and returns its
-// future ID's prefix (the node ID is added by the backup itself);
-// ErrBackupInProgress if one runs.
+// StartBackup starts a full backup in the background and returns its ID;
+// ErrBackupInProgress if one runs. It does no I/O and does not call the
+// Identity or sources, so it may be called under the node lock.
 func (a *Agent) StartBackup() (string, error) {
 	a.mu.Lock()
 	if a.running != "" {
@@ -234,8 +239,7 @@ func (a *Agent) StartBackup() (string, error) {
 		a.mu.Unlock()
 		return "", errors.New("backup: agent closed")
 	}
-	ident := a.o.Identity()
-	id := newBackupID(a.o.Now(), ident.NodeID)
+	id := newBackupID(a.o.Now(), a.nodeID)
 	a.running = id
 	a.done = make(chan struct{})
 	a.st.InProgress = true
@@ -597,3 +601,6 @@ func (a *Agent) writeTopology(force bool) {
 	a.topoHash = h
 	a.mu.Unlock()
 }
+
+// Store returns the agent's object store.
+func (a *Agent) Store() ObjectStore { return a.o.Store }

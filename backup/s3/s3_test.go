@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/backup"
-	"github.com/slotvault/slotvault/backup/internal/miniotest"
 	"github.com/slotvault/slotvault/backup/s3"
+	"github.com/slotvault/slotvault/internal/miniotest"
 )
 
 const nodeID = "fedcba9876543210fedcba9876543210fedcba98"
