@@ -545,6 +545,11 @@ func (a *Agent) shipOnce() error {
 	}
 	if errors.Is(err, ErrLogGap) {
 		a.mu.Lock()
+		if a.shipped > shipped {
+			// A full backup finished meanwhile and moved the chain on.
+			a.mu.Unlock()
+			return nil
+		}
 		if !a.needFull {
 			a.st.LogGaps++
 			a.needFull = true

@@ -11,7 +11,8 @@
 // ObjectStore, implemented by backup/s3 (any S3-compatible store, the only
 // package importing minio-go), backup/file (a local directory) and MemStore
 // (in memory, with fault injection, for tests). backup/target opens a store
-// from a target URL.
+// from a target URL; backup/persistsrc adapts persistence to the two
+// source interfaces (FakeSource is the in-memory fake).
 //
 // # Bucket layout (layout version 1)
 //
@@ -147,8 +148,10 @@
 // # Log shipping
 //
 // Every backup-log-ship-interval the shipper reads the log records after the
-// last shipped sequence and uploads them as one log object (at most 64 MiB of
-// records per object). The last shipped sequence is found at start by listing
+// last shipped sequence and uploads them as one log object (at most 16 MiB of
+// records per object; a log object is assembled in memory, compressed and
+// encrypted, because its name carries its SHA-256 — snapshots, which can be
+// large, stream instead). The last shipped sequence is found at start by listing
 // the node's log objects; a shipped object is never rewritten. While the
 // store is unreachable the shipper retries with exponential backoff (up to a
 // minute) and asks the LogSource to keep every unshipped record on local disk
