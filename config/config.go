@@ -144,6 +144,9 @@ type Config struct {
 	DBFilename               string
 	StopWritesOnBgsaveError  bool
 
+	// Backup holds the backup-* directives (config/backup.go).
+	Backup BackupConfig
+
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
 	Extra map[string]string
@@ -187,6 +190,7 @@ func Default() *Config {
 		DBFilename:                 "dump.rdb",
 		StopWritesOnBgsaveError:    true,
 		Extra:                      map[string]string{},
+		Backup:                     BackupConfig{LogShipInterval: time.Second},
 	}
 }
 

@@ -154,6 +154,7 @@ func buildCommandTable() commandTable {
 	t.add(txCommands()...)
 	t.add(pubsubCommands()...)
 	t.add(clusterCommands()...)
+	t.add(backupCommands()...)
 	t.add(persistCommands()...)
 	addClusterModeCommands(t)
 	return t

@@ -65,6 +65,8 @@ type Node struct {
 	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
 	// when the node runs without persistence (cmd_persist.go).
 	persist Persistence
+	// backup serves SVBACKUP; nil when backups are off (cmd_backup.go).
+	backup BackupControl
 
 	watchers  map[watchKey][]*Client
 	blockers  map[watchKey][]*blockState

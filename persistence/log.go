@@ -68,6 +68,10 @@ type Log struct {
 	segSize int64
 	off     bool
 	policy  atomic.Int32
+	// retain, when retainSet, is the highest sequence DropBefore may drop:
+	// records after it are not shipped to backup storage yet.
+	retain    atomic.Uint64
+	retainSet atomic.Bool
 
 	mu      sync.Mutex // guards the fields below
 	lastSeq uint64
@@ -525,11 +529,22 @@ func (l *Log) BufferLen() int {
 	return n
 }
 
+// Retain keeps every record with sequence > after on disk: DropBefore
+// drops nothing past it. Backup log shipping calls it with the last
+// shipped sequence, so a log rewrite never deletes unshipped records.
+func (l *Log) Retain(after uint64) {
+	l.retain.Store(after)
+	l.retainSet.Store(true)
+}
+
 // DropBefore deletes the segments whose records all have sequence numbers
 // <= seq (never the current one) and returns how many it removed.
 func (l *Log) DropBefore(seq uint64) (int, error) {
 	if l.off {
 		return 0, nil
+	}
+	if l.retainSet.Load() {
+		seq = min(seq, l.retain.Load())
 	}
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()

@@ -73,6 +73,7 @@ func runServer(args []string) error {
 		fmt.Fprintln(os.Stderr, "slotvault: start-up failed:", err)
 		return exitError{1}
 	}
+	bk := startBackup(n, cfg, mgr, logger)
 	if cfg.Pidfile != "" {
 		if err := node.WritePidfile(cfg.Pidfile); err != nil {
 			logger.Warn("failed to write pidfile", "path", cfg.Pidfile, "err", err)
@@ -88,6 +89,7 @@ func runServer(args []string) error {
 	case <-n.Done():
 	}
 	n.Close()
+	bk.stop()
 	stopPersistence(n, cfg, mgr, logger)
 	stopExtensions(logger)
 	logger.Info("slotvault is now ready to exit, bye bye...")
