@@ -155,6 +155,6 @@ func buildCommandTable() commandTable {
 	t.add(pubsubCommands()...)
 	t.add(clusterCommands()...)
 	t.add(persistCommands()...)
-	t.add(migrateCommands()...)
+	t.add(append(migrateCommands(), functionCommands()...)...)
 	return t
 }
