@@ -57,7 +57,7 @@ const (
 
 func migrateCommands() []*Command {
 	return []*Command{
-		{Name: "migrate", Arity: -6, Flags: FlagWrite, Keys: migrateKeys,
+		{Name: "migrate", Arity: -6, Flags: FlagWrite, FirstKey: 3, LastKey: 3, Step: 1, Keys: migrateKeys,
 			Categories: []string{"keyspace", "write", "slow", "dangerous"},
 			Summary:    "Atomically transfer a key from a Redis instance to another one.", Since: "2.6.0", Group: "generic",
 			Handler: cmdMigrate},
@@ -154,12 +154,10 @@ func parseMigrate(c *Ctx) (*migrateRequest, bool) {
 	req.timeout = time.Duration(timeout) * time.Millisecond
 	// The port goes through atoi, as in Redis: "abc" is port 0.
 	req.addr = net.JoinHostPort(c.Arg(1), strconv.Itoa(atoi(c.Args[2])))
-	seen := make(map[string]bool, num)
+	// A repeated key is sent again, as Redis does (its second RESTORE
+	// fails with BUSYKEY unless REPLACE); it is deleted once.
 	for _, a := range c.Args[first : first+num] {
-		if k := string(a); !seen[k] {
-			seen[k] = true
-			req.keys = append(req.keys, k)
-		}
+		req.keys = append(req.keys, string(a))
 	}
 	return req, true
 }
@@ -386,10 +384,12 @@ func (j *migrateJob) commitLocked(c *Ctx, sent []*migrateItem, res migrateResult
 		return nil
 	}
 	del := [][]byte{[]byte("DEL")}
+	done := make(map[string]bool, len(sent))
 	for i, it := range sent {
-		if !res.acked[i] {
-			continue // stays here; the error is reported
+		if !res.acked[i] || done[it.key] {
+			continue // stays here and the error is reported; or a repeat
 		}
+		done[it.key] = true
 		switch {
 		case j.unchangedLocked(it):
 			c.DB.Delete(it.key)
