@@ -74,8 +74,14 @@ func (m *migDiff) cmp(where string, rc, sc *resp.Conn, args []string) resp.Value
 }
 
 // Src runs args on both sources; Dst on both targets.
-func (m *migDiff) Src(args ...string) resp.Value { m.t.Helper(); return m.cmp("source", m.rsrc, m.ssrc, args) }
-func (m *migDiff) Dst(args ...string) resp.Value { m.t.Helper(); return m.cmp("target", m.rdst, m.sdst, args) }
+func (m *migDiff) Src(args ...string) resp.Value {
+	m.t.Helper()
+	return m.cmp("source", m.rsrc, m.ssrc, args)
+}
+func (m *migDiff) Dst(args ...string) resp.Value {
+	m.t.Helper()
+	return m.cmp("target", m.rdst, m.sdst, args)
+}
 
 // Run runs a script: lines "src ..." or "dst ..." (redis-cli quoting).
 func (m *migDiff) Run(script string) {

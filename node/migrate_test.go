@@ -2,8 +2,8 @@ package node_test
 
 import (
 	"io"
-	"os"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
