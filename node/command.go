@@ -157,5 +157,6 @@ func buildCommandTable() commandTable {
 	t.add(backupCommands()...)
 	t.add(persistCommands()...)
 	addClusterModeCommands(t)
+	t.add(append(migrateCommands(), functionCommands()...)...)
 	return t
 }

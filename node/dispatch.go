@@ -117,12 +117,15 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		r.Error(ErrOOM)
 		return
 	}
-	c := Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: time.Now().UnixMilli()}
+	c := Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: time.Now().UnixMilli(), deferOK: true}
 	mark := r.Len()
 	seq := n.callLocked(&c, cmd)
 	bs := cl.blocked
 	n.mu.Unlock()
 
+	if c.deferred != nil {
+		seq = c.deferred()
+	}
 	if bs != nil {
 		seq = n.waitBlocked(cl, bs)
 	}

@@ -87,6 +87,9 @@ type Node struct {
 	// hooks for later parts (persistence, cluster) to extend INFO and the
 	// command table.
 	infoSections []InfoSection
+
+	// migrate caches MIGRATE's connections to target nodes (cmd_migrate.go).
+	migrate migrateSockets
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -264,6 +267,7 @@ func (n *Node) Close() error {
 			}
 		}
 		n.mu.Unlock()
+		n.migrate.closeAll()
 	})
 	n.wg.Wait()
 	return nil
