@@ -51,6 +51,12 @@ type Client struct {
 	blocked *blockState
 
 	killed atomic.Bool
+
+	// repl holds what REPLCONF said (a replica connecting); woff is the
+	// replication offset after the client's last write (WAIT). Guarded by
+	// n.mu.
+	repl *replClientConf
+	woff int64
 }
 
 type queuedCmd struct {

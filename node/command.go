@@ -155,5 +155,6 @@ func buildCommandTable() commandTable {
 	t.add(pubsubCommands()...)
 	t.add(clusterCommands()...)
 	t.add(persistCommands()...)
+	t.add(replCommands()...)
 	return t
 }

@@ -79,6 +79,9 @@ type Node struct {
 	// hooks for later parts (persistence, cluster) to extend INFO and the
 	// command table.
 	infoSections []InfoSection
+
+	// repl is the replication state (repl.go), guarded by mu.
+	repl replState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -126,6 +129,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		lastSave: time.Now().Unix(),
 	}
 	n.stats.ErrorCounts = map[string]int64{}
+	n.repl.init()
 	n.dbs = make([]*store.DB, cfg.Databases)
 	for i := range n.dbs {
 		n.dbs[i] = n.newDB(i)
@@ -138,6 +142,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 func (n *Node) newDB(i int) *store.DB {
 	db := store.NewDB(nowMillis)
 	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
+	db.Expiry = n.expiryModeLocked()
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
 		n.propagate(i, [][]byte{[]byte("DEL"), []byte(key)})
@@ -245,6 +250,7 @@ func (n *Node) Close() error {
 			l.Close()
 		}
 		n.mu.Lock()
+		n.stopReplicationLocked()
 		for _, cl := range n.clients {
 			cl.netConn.Close()
 			if cl.blocked != nil {
@@ -254,6 +260,7 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 	})
 	n.wg.Wait()
+	n.saveReplState(true)
 	return nil
 }
 
@@ -372,6 +379,7 @@ func (n *Node) freeClientLocked(cl *Client) {
 // cron runs periodic work at hz: active expiry and housekeeping.
 func (n *Node) cron() {
 	defer n.wg.Done()
+	lastRepl := time.Now()
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
@@ -386,6 +394,13 @@ func (n *Node) cron() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		n.activeExpire(hz)
+		if now := time.Now(); now.Sub(lastRepl) >= time.Second {
+			lastRepl = now
+			n.mu.Lock()
+			n.replCronLocked(now)
+			n.mu.Unlock()
+			n.saveReplState(false)
+		}
 	}
 }
 
