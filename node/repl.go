@@ -669,11 +669,21 @@ func (rl *replicaLink) readAcks() {
 	n := rl.n
 	defer n.wg.Done()
 	for {
+		// Only an online replica is timed out on its ACKs (as Redis): one
+		// still loading a large copy sends nothing until it is done.
 		n.mu.Lock()
 		timeout := time.Duration(n.cfgInt("repl-timeout", 60)) * time.Second
+		online := rl.state == replicaOnline
 		n.mu.Unlock()
-		rl.conn.SetReadDeadline(time.Now().Add(timeout))
+		if online {
+			rl.conn.SetReadDeadline(time.Now().Add(timeout))
+		} else {
+			rl.conn.SetReadDeadline(time.Now().Add(time.Second))
+		}
 		cmd, err := rl.dc.ReadCommand()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() && !online {
+			continue
+		}
 		if err != nil {
 			n.mu.Lock()
 			why := "connection closed"
