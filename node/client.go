@@ -65,6 +65,11 @@ type Client struct {
 	// clusterFlags holds READONLY and ASKING (cluster_route.go), guarded
 	// by n.mu.
 	clusterFlags uint8
+	// repl holds what REPLCONF said (a replica connecting); woff is the
+	// replication offset after the client's last write (WAIT). Guarded by
+	// n.mu.
+	repl *replClientConf
+	woff int64
 }
 
 type queuedCmd struct {

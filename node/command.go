@@ -158,5 +158,6 @@ func buildCommandTable() commandTable {
 	t.add(persistCommands()...)
 	addClusterModeCommands(t)
 	t.add(append(migrateCommands(), functionCommands()...)...)
+	t.add(replCommands()...)
 	return t
 }

@@ -76,6 +76,13 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		n.mu.Unlock()
 		return
 	}
+	if msg := n.replCheckLocked(sub); msg != "" {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		r.Error(msg)
+		n.countError(msg[:strings.IndexByte(msg, ' ')])
+		return
+	}
 	if cl.inMulti && !isTxControl(cmd.Name) {
 		if sub.Flags&FlagNoMulti != 0 {
 			n.mu.Unlock()
@@ -119,7 +126,9 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 	}
 	c := Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: time.Now().UnixMilli(), deferOK: true}
 	mark := r.Len()
+	offBefore := n.repl.offset
 	seq := n.callLocked(&c, cmd)
+	n.afterCommandLocked(cl, offBefore)
 	bs := cl.blocked
 	n.mu.Unlock()
 
@@ -197,7 +206,11 @@ func (n *Node) flushPropagationLocked(c *Ctx) uint64 {
 
 // propagate hands one mutation to the write log; caller holds the lock.
 func (n *Node) propagate(db int, argv [][]byte) uint64 {
-	if n.wal == nil || n.loading.Load() {
+	if n.loading.Load() {
+		return 0
+	}
+	n.feedLocked(db, argv)
+	if n.wal == nil {
 		return 0
 	}
 	return n.wal.Append(db, argv)

@@ -90,6 +90,8 @@ type Node struct {
 
 	// migrate caches MIGRATE's connections to target nodes (cmd_migrate.go).
 	migrate migrateSockets
+	// repl is the replication state (repl.go), guarded by mu.
+	repl replState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -137,6 +139,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		lastSave: time.Now().Unix(),
 	}
 	n.stats.ErrorCounts = map[string]int64{}
+	n.repl.init()
 	n.dbs = make([]*store.DB, cfg.Databases)
 	for i := range n.dbs {
 		n.dbs[i] = n.newDB(i)
@@ -149,6 +152,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 func (n *Node) newDB(i int) *store.DB {
 	db := store.NewDB(nowMillis)
 	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
+	db.Expiry = n.expiryModeLocked()
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
 		n.propagate(i, [][]byte{[]byte("DEL"), []byte(key)})
@@ -260,6 +264,7 @@ func (n *Node) Close() error {
 		}
 		n.stopCluster()
 		n.mu.Lock()
+		n.stopReplicationLocked()
 		for _, cl := range n.clients {
 			cl.netConn.Close()
 			if cl.blocked != nil {
@@ -270,6 +275,7 @@ func (n *Node) Close() error {
 		n.migrate.closeAll()
 	})
 	n.wg.Wait()
+	n.saveReplState(true)
 	return nil
 }
 
@@ -397,6 +403,7 @@ func (n *Node) freeClientLocked(cl *Client) {
 // cron runs periodic work at hz: active expiry and housekeeping.
 func (n *Node) cron() {
 	defer n.wg.Done()
+	lastRepl := time.Now()
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
@@ -411,6 +418,13 @@ func (n *Node) cron() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		n.activeExpire(hz)
+		if now := time.Now(); now.Sub(lastRepl) >= time.Second {
+			lastRepl = now
+			n.mu.Lock()
+			n.replCronLocked(now)
+			n.mu.Unlock()
+			n.saveReplState(false)
+		}
 	}
 }
 

@@ -69,9 +69,11 @@ func (r *Replayer) ApplyAt(db int, argv [][]byte, nowMs int64) error {
 	r.cl.reply.Reset()
 	wal := n.wal
 	n.wal = nil // replayed records are already in the log
+	n.repl.feedOff = true
 	c := Ctx{n: n, Cl: r.cl, Cmd: sub, Args: argv, DB: n.dbs[db], R: &r.cl.reply, Now: nowMs}
 	sub.Handler(&c)
 	n.wal = wal
+	n.repl.feedOff = false
 	if out := r.cl.reply.Bytes(); len(out) > 0 && out[0] == '-' {
 		return fmt.Errorf("%w: %s: %s", ErrReplay, cmd.Name, strings.TrimSpace(string(out[1:])))
 	}

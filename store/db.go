@@ -37,6 +37,31 @@ type DB struct {
 	LFULogFactor, LFUDecayTime int
 	// views are the active copy-on-write views (snapshot.go).
 	views []*View
+	// Expiry says what reads do with logically expired keys: delete them
+	// (a master), hide them (a replica: it waits for its master's DEL), or
+	// see them (a replica applying its master's stream).
+	Expiry ExpiryMode
+}
+
+// ExpiryMode selects how a DB treats keys whose expire time has passed.
+type ExpiryMode uint8
+
+const (
+	// ExpireDelete removes expired keys on access and in the active cycle
+	// (reporting them through OnExpire), as a Redis master does.
+	ExpireDelete ExpiryMode = iota
+	// ExpireHide reports expired keys as missing but keeps them, and the
+	// active cycle does nothing: a replica's clients do not see them, and
+	// the key goes when the master's DEL arrives.
+	ExpireHide
+	// ExpireIgnore does not check expire times at all: the master's
+	// commands, applied on a replica, see every key the master still has.
+	ExpireIgnore
+)
+
+// expired reports whether e counts as expired under the DB's mode.
+func (db *DB) expired(e *Entry) bool {
+	return e.Expire != 0 && db.Expiry != ExpireIgnore && e.Expire <= db.Now()
 }
 
 // NewDB returns an empty database using now as its clock.
@@ -100,8 +125,10 @@ func (db *DB) LookupNoTouch(key string) *Entry {
 	if e == nil {
 		return nil
 	}
-	if e.Expire != 0 && e.Expire <= db.Now() {
-		db.expire(slot, t, key)
+	if db.expired(e) {
+		if db.Expiry == ExpireDelete {
+			db.expire(slot, t, key)
+		}
 		return nil
 	}
 	return e
@@ -112,7 +139,7 @@ func (db *DB) LookupNoTouch(key string) *Entry {
 // read-only replica or while loading).
 func (db *DB) LookupNoExpire(key string) *Entry {
 	e := db.Peek(key)
-	if e == nil || (e.Expire != 0 && e.Expire <= db.Now()) {
+	if e == nil || db.expired(e) {
 		return nil
 	}
 	return e
@@ -220,8 +247,10 @@ func (db *DB) Delete(key string) *Entry {
 	if e == nil {
 		return nil
 	}
-	if e.Expire != 0 && e.Expire <= db.Now() {
-		db.expire(slot, t, key)
+	if db.expired(e) {
+		if db.Expiry == ExpireDelete {
+			db.expire(slot, t, key)
+		}
 		return nil
 	}
 	return db.removeFrom(slot, t, key)
@@ -277,6 +306,7 @@ func (db *DB) NextNonEmptySlot(from int) int {
 // OnExpire), as Redis's dbRandomKey does on a master, so the loop ends:
 // every round either returns or shrinks the DB.
 func (db *DB) RandomKey() (string, bool) {
+	tries := 100
 	for db.size > 0 {
 		s := db.NextNonEmptySlot(rand.IntN(slots.Count))
 		if s < 0 {
@@ -289,9 +319,16 @@ func (db *DB) RandomKey() (string, bool) {
 				n--
 				continue
 			}
-			if e.Expire != 0 && e.Expire <= db.Now() {
-				db.expire(s, t, k)
-				break
+			if db.expired(e) {
+				if db.Expiry == ExpireDelete {
+					db.expire(s, t, k)
+					break
+				}
+				// A replica keeps expired keys: after enough draws it
+				// returns one, as Redis's dbRandomKey does.
+				if tries--; tries > 0 {
+					break
+				}
 			}
 			return k, true
 		}
@@ -304,7 +341,7 @@ func (db *DB) RandomKey() (string, bool) {
 // volatile keys, stops after about budget of them, and returns how many it
 // removed.
 func (db *DB) ActiveExpireCycle(budget int) int {
-	if db.volatile == 0 {
+	if db.volatile == 0 || db.Expiry != ExpireDelete {
 		return 0
 	}
 	now := db.Now()

@@ -73,6 +73,15 @@ func runServer(args []string) error {
 		fmt.Fprintln(os.Stderr, "slotvault: start-up failed:", err)
 		return exitError{1}
 	}
+	// Replication resumes the history the data holds (replication.state in
+	// the data directory), then follows replicaof if configured.
+	n.LoadReplicationState("replication.state", mgr.Log().LastSeq())
+	if err := n.StartReplication(); err != nil {
+		logger.Error("start-up failed", "err", err)
+		n.Close()
+		stopPersistence(n, cfg, mgr, logger)
+		return exitError{1}
+	}
 	bk := startBackup(n, cfg, mgr, logger)
 	if cfg.Pidfile != "" {
 		if err := node.WritePidfile(cfg.Pidfile); err != nil {
