@@ -24,9 +24,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/slotvault/slotvault/internal/resp"
@@ -74,6 +76,12 @@ func main() {
 	for _, s := range strings.Split(*sections, ",") {
 		cfg.sections[s] = true
 	}
+
+	// An interrupted run must not leave servers behind (they run in their
+	// own process groups).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { <-sig; fatalf("interrupted") }()
 
 	bin := *svBin
 	if bin == "" {
