@@ -295,13 +295,16 @@ type SlotMap struct {
 	Time         time.Time // when the record describing it was written
 	CurrentEpoch uint64
 	Nodes        []backup.TopologyNode
+	// Standalone: the backups come from nodes outside a cluster (no slot
+	// map); each is restored as a standalone node.
+	Standalone bool
 }
 
 // Masters returns the nodes serving slots.
 func (s *SlotMap) Masters() []backup.TopologyNode {
 	var out []backup.TopologyNode
 	for _, n := range s.Nodes {
-		if n.Role == "master" && len(n.Slots) > 0 {
+		if n.Role == "master" && (len(n.Slots) > 0 || s.Standalone) {
 			out = append(out, n)
 		}
 	}
@@ -326,7 +329,9 @@ func (inv *Inventory) ClusterAt(t time.Time) *SlotMap {
 	if best != nil && len(best.Topology.Nodes) > 0 {
 		nodes := append([]backup.TopologyNode(nil), best.Topology.Nodes...)
 		sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
-		return &SlotMap{Time: best.Time, CurrentEpoch: best.Topology.CurrentEpoch, Nodes: nodes}
+		sm := &SlotMap{Time: best.Time, CurrentEpoch: best.Topology.CurrentEpoch, Nodes: nodes}
+		sm.Standalone = looksStandalone(sm)
+		return sm
 	}
 	sm := &SlotMap{}
 	for _, c := range inv.Nodes {
@@ -348,7 +353,19 @@ func (inv *Inventory) ClusterAt(t time.Time) *SlotMap {
 			sm.CurrentEpoch = m.CurrentEpoch
 		}
 	}
+	sm.Standalone = looksStandalone(sm)
 	return sm
+}
+
+// looksStandalone: a node outside a cluster records itself as the only
+// master, owning every slot, with epoch 0 (a cluster's masters get config
+// epochs when it is created).
+func looksStandalone(sm *SlotMap) bool {
+	if len(sm.Nodes) != 1 || sm.CurrentEpoch != 0 {
+		return false
+	}
+	n := sm.Nodes[0]
+	return n.ConfigEpoch == 0 && len(n.Slots) == 1 && n.Slots[0] == [2]int{0, slots.Count - 1}
 }
 
 // SlotSet is a set of slots.

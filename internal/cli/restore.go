@@ -251,7 +251,7 @@ func runRestoreList(c context.Context, src restore.Source, w io.Writer) error {
 		}
 	}
 	sm := inv.ClusterAt(time.Time{})
-	fmt.Fprintf(w, "cluster: %d masters, %d nodes (current epoch %d)\n", len(sm.Masters()), len(sm.Nodes), sm.CurrentEpoch)
+	fmt.Fprintf(w, "cluster: %d masters, %d nodes (current epoch %d, standalone %v)\n", len(sm.Masters()), len(sm.Nodes), sm.CurrentEpoch, sm.Standalone)
 	if !first {
 		fmt.Fprintf(w, "cluster restorable: %s .. %s\n", restore.FormatTime(clEarliest), restore.FormatTime(clLatest))
 	}
@@ -403,6 +403,19 @@ func applyNodeData(n *node.Node, d *restore.NodeData, keep *restore.SlotSet) (in
 	return skippedErrs, err
 }
 
+func isServing(sm *restore.SlotMap, n backup.TopologyNode) bool {
+	return n.Role == "master" && (len(n.Slots) > 0 || sm.Standalone)
+}
+
+// keepSlots is the slots a master's restored data keeps (nil: all, for a
+// standalone node).
+func keepSlots(sm *restore.SlotMap, n backup.TopologyNode) *restore.SlotSet {
+	if sm.Standalone {
+		return nil
+	}
+	return restore.NewSlotSet(n.Slots)
+}
+
 type plannedNode struct {
 	id, newID string
 	tn        backup.TopologyNode
@@ -462,12 +475,12 @@ func runRestoreOut(c context.Context, src restore.Source, at time.Time, o restor
 	// Plan: masters first, then replicas, each sorted by ID.
 	var plan []*plannedNode
 	for _, n := range sm.Nodes {
-		if n.Role == "master" && len(n.Slots) > 0 {
+		if isServing(sm, n) {
 			plan = append(plan, &plannedNode{id: n.ID, tn: n})
 		}
 	}
 	for _, n := range sm.Nodes {
-		if !(n.Role == "master" && len(n.Slots) > 0) {
+		if !isServing(sm, n) {
 			plan = append(plan, &plannedNode{id: n.ID, tn: n})
 		}
 	}
@@ -557,7 +570,7 @@ func writeRestoredNode(out string, p *plannedNode, plan []*plannedNode, ids map[
 			mgr.Close()
 			return err
 		}
-		if _, err := applyNodeData(n, p.data, restore.NewSlotSet(p.tn.Slots)); err != nil {
+		if _, err := applyNodeData(n, p.data, keepSlots(sm, p.tn)); err != nil {
 			mgr.Close()
 			return err
 		}
@@ -572,6 +585,15 @@ func writeRestoredNode(out string, p *plannedNode, plan []*plannedNode, ids map[
 		if err != nil {
 			return err
 		}
+	}
+	if sm.Standalone {
+		conf := fmt.Sprintf("# restored by slotvault restore\nport %d\nbind %s\ndir %s\nappendonly yes\nlogfile %s\n",
+			p.port, p.host, dir, filepath.Join(dir, "slotvault.log"))
+		if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "wrote %s: %d keys (standalone node)\n", dir, keys)
+		return nil
 	}
 	// nodes.conf in the format nodes write it.
 	var b strings.Builder
@@ -670,7 +692,7 @@ func runLoadBackup(c context.Context, src restore.Source, at time.Time, o restor
 			os.RemoveAll(tmp)
 			return err
 		}
-		if _, err := applyNodeData(n, d, restore.NewSlotSet(m.Slots)); err != nil {
+		if _, err := applyNodeData(n, d, keepSlots(sm, m)); err != nil {
 			n.Close()
 			os.RemoveAll(tmp)
 			return err
