@@ -23,10 +23,10 @@ var (
 // UnreachableError says why a time cannot be restored and which is the
 // latest that can.
 type UnreachableError struct {
-	NodeID  string
-	At      time.Time
-	Latest  time.Time // zero when nothing is reachable
-	Reason  string
+	NodeID string
+	At     time.Time
+	Latest time.Time // zero when nothing is reachable
+	Reason string
 }
 
 func (e *UnreachableError) Error() string {

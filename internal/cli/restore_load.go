@@ -169,4 +169,3 @@ func sendKeys(c context.Context, o restoreOptions, keys []loadKey, w io.Writer) 
 	fmt.Fprintf(w, "loaded %d keys (%d bytes) into %s in %s\n", len(keys), bytes, o.into, time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
