@@ -275,11 +275,13 @@ func fetchMasters(c context.Context, src restore.Source, inv *restore.Inventory,
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var errs []error
-	progress := func(node, object string, n int64) {
-		mu.Lock()
-		fmt.Fprintf(w, "fetched %s %s (%d bytes, verified)\n", short(node), object, n)
-		mu.Unlock()
+	fp := newFetchProgress(w)
+	for _, m := range masters {
+		if c := inv.Node(m.ID); c != nil && (only == "" || only == m.ID) {
+			fp.expect(c)
+		}
 	}
+	progress := fp.report
 	for _, m := range masters {
 		if only != "" && m.ID != only {
 			continue
