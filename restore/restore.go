@@ -143,6 +143,7 @@ type NodeData struct {
 	Latest   time.Time          // the latest reachable time of this chain
 	Bytes    int64              // stored bytes read
 	Skipped  []string           // backups or objects passed over, and why
+	Notes    []string           // warnings about the result
 }
 
 // Progress receives one line per object read (nil: none).
@@ -263,10 +264,12 @@ func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest
 	if at.IsZero() {
 		at = latest
 	} else if at.After(latest) {
-		if reason == "" {
-			reason = "no log shipped that far yet"
+		if !complete {
+			return nil, &UnreachableError{NodeID: c.NodeID, At: at, Latest: latest, Reason: reason}
 		}
-		return nil, &UnreachableError{NodeID: c.NodeID, At: at, Latest: latest, Reason: reason}
+		// The whole shipped log is used; writes after the last shipped
+		// record, if any, never reached the store.
+		d.Notes = append(d.Notes, fmt.Sprintf("%s is after the last shipped log (%s): writes made after that, if any, were not shipped", FormatTime(at), FormatTime(latest)))
 	}
 	d.At = at
 	return d, nil

@@ -308,7 +308,24 @@ func fetchMasters(c context.Context, src restore.Source, inv *restore.Inventory,
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for _, id := range sortedIDs(out) {
+		for _, s := range out[id].Skipped {
+			fmt.Fprintf(w, "warning: node %s: skipped %s\n", short(id), s)
+		}
+		for _, n := range out[id].Notes {
+			fmt.Fprintf(w, "note: node %s: %s\n", short(id), n)
+		}
+	}
 	return out, nil
+}
+
+func sortedIDs(m map[string]*restore.NodeData) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 func short(id string) string {
