@@ -71,8 +71,8 @@ func clusterWrite(t *testing.T, cc *redis.ClusterClient, phase string, n int) {
 	}
 }
 
-// TestRestoreClusterMinIO rebuilds a three-master cluster from MinIO at a
-// time T (same node IDs, same slot map) and loads the same point in time
+// TestRestoreClusterMinIO rebuilds a three-master cluster that went
+// through a reshard from MinIO at a time T (same node IDs, same slot map) and loads the same point in time
 // online into a four-master cluster; both equal the dataset at T.
 func TestRestoreClusterMinIO(t *testing.T) {
 	srv := miniotest.Start(t)
@@ -91,6 +91,15 @@ func TestRestoreClusterMinIO(t *testing.T) {
 		c.Do("SVBACKUP", "NOW")
 		svWait(t, c, "backup", func(f map[string]string) bool { return f["backup_ok_count"] != "0" })
 	}
+	// A reshard before T: 300 slots (with their keys) move from the first
+	// master to the second; the restore must take them from the second.
+	from := clusterDo(t, nodes[0].addr(), "CLUSTER", "MYID")
+	to := clusterDo(t, nodes[1].addr(), "CLUSTER", "MYID")
+	if o, err := runCLI(t, "--cluster", "reshard", nodes[0].addr(), "--cluster-from", from, "--cluster-to", to,
+		"--cluster-slots", "300", "--cluster-yes"); err != nil {
+		t.Fatalf("reshard: %v\n%s", err, o)
+	}
+	waitAll(t, nodes, "cluster ok after reshard", 30*time.Second, stateOK(t))
 	clusterWrite(t, cc, "after", 60)
 	cc.Do(context.Background(), "DEL", "str:base:1")
 	for _, nd := range nodes {
