@@ -218,7 +218,7 @@ func TestRestoreAfterFailoverMinIO(t *testing.T) {
 		}
 	}
 	// Wait for the replica to be in sync (its backups follow the master).
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		inf := clusterDo(t, promoted.addr(), "INFO", "replication")
 		if strings.Contains(inf, "master_link_status:up") {
 			break
