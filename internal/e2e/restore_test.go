@@ -205,6 +205,11 @@ func TestRestorePointInTimeMinIO(t *testing.T) {
 	if _, err := os.Stat(planDir); err == nil {
 		t.Fatal("--plan created the output folder")
 	}
+	// --new-ids: the node goes to a folder named by a fresh ID.
+	out, err = runSV(t, append([]string{"restore", "cluster", "--at", atS, "--out", planDir, "--plan", "--new-ids"}, tgt...)...)
+	if err != nil || strings.Contains(out, filepath.Join(planDir, ents[0].Name())) {
+		t.Fatalf("--new-ids kept the node ID: %v\n%s", err, out)
+	}
 
 	// (d) one key restored online with --match into the live node.
 	out, err = runSV(t, append([]string{"restore", "load", "--at", atS, "--into", p.Addr(), "--match", "hash:base:7"}, tgt...)...)
