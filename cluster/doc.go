@@ -54,7 +54,7 @@
 //
 //	sender [40]byte | currentEpoch u64 | configEpoch u64 | replOffset u64 |
 //	master [40]byte (zeros: none) | slots [2048]byte (bit j = slot j) |
-//	flags u16 | stateOK u8 | port u16 | cport u16 | ipLen u8 | ip
+//	flags u16 | stateOK u8 | mflags u8 | port u16 | cport u16 | ipLen u8 | ip
 //
 // (a replica sends its master's configEpoch and slots; ip is the announced
 // IP, empty when the receiver should use the connection's address). Then,
@@ -67,6 +67,11 @@
 //	4 PUBLISH,
 //	5 PUBLISHSHARD:  channelLen u32 | channel | messageLen u32 | message
 //	6 UPDATE:        id [40]byte | configEpoch u64 | slots [2048]byte
+//	7 FAILOVER_AUTH_REQUEST, 8 FAILOVER_AUTH_ACK, 9 MFSTART: header only
+//
+// mflags bit 0 (PAUSED): the sender, a master in a manual failover, has
+// paused writes and its offset is final; bit 1 (FORCEACK): a vote request
+// of a manual failover, granted although the master is not failing.
 //
 // Each node keeps one outbound link to every known node, on which it sends
 // PING/MEET (answered with PONG on the same link), FAIL, UPDATE and

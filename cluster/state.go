@@ -97,6 +97,9 @@ type Node struct {
 	FailTime     int64
 
 	failReports map[*Node]int64 // reporter -> time of its last report
+	// votedTime is when this node (a master) last voted for a replica of
+	// this node (Redis's voted_time), in Unix ms.
+	votedTime int64
 
 	link        *link // outbound
 	inboundLink *link
@@ -133,6 +136,11 @@ type Settings struct {
 	NodeTimeout         time.Duration
 	RequireFullCoverage bool
 	AllowReadsWhenDown  bool
+	// Failover tunables: cluster-replica-validity-factor (0: any data
+	// age), cluster-replica-no-failover, repl-ping-replica-period.
+	ReplicaValidityFactor int
+	ReplicaNoFailover     bool
+	ReplPingPeriod        time.Duration
 }
 
 // Host is what the cluster needs from the node it runs in. Its methods are
@@ -190,6 +198,8 @@ type Cluster struct {
 
 	statsSent [msgTypeCount]int64
 	statsRecv [msgTypeCount]int64
+
+	fo failoverState
 
 	confDirty bool
 	lock      *fileLock
