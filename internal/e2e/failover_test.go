@@ -19,6 +19,12 @@ import (
 
 const foTimeoutMs = 1000
 
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...interface{}) {}
+
+func init() { redis.SetLogger(quietLog{}) }
+
 // tryDo runs one command, "" on any error (a stopped node).
 func tryDo(addr string, args ...string) string {
 	c, err := resp.Dial(addr)
