@@ -860,6 +860,7 @@ func (c *Cluster) cron() {
 			c.myself.ReplOffset = st.Offset
 		}
 		c.cronLocked(iter)
+		c.lastCron = nowMs()
 		if rh != nil {
 			c.failoverCronLocked()
 			act = c.replActionsLocked()

@@ -199,7 +199,8 @@ type Cluster struct {
 	statsSent [msgTypeCount]int64
 	statsRecv [msgTypeCount]int64
 
-	fo failoverState
+	fo       failoverState
+	lastCron int64 // when the cron last ran (ms); see StateOK
 
 	confDirty bool
 	lock      *fileLock

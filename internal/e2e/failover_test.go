@@ -319,6 +319,14 @@ func TestFailoverSIGSTOPMaster(t *testing.T) {
 			}
 		}
 	}
+	probe := keyServedBy(t, victim.addr())
+	// Connected before the stop: the probe is queued as soon as it resumes.
+	pc, err := resp.Dial(victim.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	pc.Timeout = 5 * time.Second
 	victim.proc.Signal(syscall.SIGSTOP)
 	stopped := time.Now()
 	waitAll(t, []*clusterNode{replica}, "replica promoted", 10*time.Second, func(n *clusterNode) bool { return isMaster(n.addr()) })
@@ -326,6 +334,13 @@ func TestFailoverSIGSTOPMaster(t *testing.T) {
 	t.Logf("SIGSTOP -> failover done after %v", time.Since(stopped))
 	time.Sleep(foTimeoutMs * time.Millisecond)
 	victim.proc.Signal(syscall.SIGCONT)
+	// Back from a stop longer than node-timeout it knows nothing of the
+	// failover: it must not accept a write for its old slots.
+	if v, err := pc.Do("SET", probe, "stale"); err == nil && !v.IsError() {
+		t.Fatalf("the stopped master accepted SET %s after SIGCONT: %v", probe, v)
+	} else if err == nil {
+		t.Logf("SET on the resumed master: %s", v.Str)
+	}
 	newID := myselfLine(replica.addr())[0]
 	waitAll(t, []*clusterNode{victim}, "stopped master rejoins as replica", 15*time.Second, func(n *clusterNode) bool {
 		return masterOf(n.addr()) == newID
@@ -341,4 +356,22 @@ func TestFailoverSIGSTOPMaster(t *testing.T) {
 	// the new master and survive too.
 	lostAll, all := w.missing(t, nodes, time.Time{})
 	t.Logf("acknowledged %d, lost %d (all in the 500 ms before SIGSTOP)", all, len(lostAll))
+}
+
+// keyServedBy returns a key of a slot the master at addr serves.
+func keyServedBy(t *testing.T, addr string) string {
+	t.Helper()
+	f := myselfLine(addr)
+	lo, hi, _ := strings.Cut(f[8], "-")
+	start, _ := strconv.Atoi(lo)
+	end, _ := strconv.Atoi(hi)
+	for i := 0; i < 100000; i++ {
+		k := "probe:" + strconv.Itoa(i)
+		s, _ := strconv.Atoi(tryDo(addr, "CLUSTER", "KEYSLOT", k))
+		if s >= start && s <= end {
+			return k
+		}
+	}
+	t.Fatal("no key found")
+	return ""
 }
