@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/slotvault/slotvault/internal/resp"
+	"github.com/slotvault/slotvault/internal/testutil"
 )
 
 // Cluster failover end to end: real slotvault processes made a 3+3 cluster
@@ -374,4 +377,60 @@ func keyServedBy(t *testing.T, addr string) string {
 	}
 	t.Fatal("no key found")
 	return ""
+}
+
+// killMasterTimed SIGKILLs a master with a replica and returns how long
+// until the replica is promoted and every survivor reports
+// cluster_state:ok.
+func killMasterTimed(t *testing.T, nodes []*clusterNode) time.Duration {
+	t.Helper()
+	var victim, replica *clusterNode
+	for _, n := range nodes {
+		if isMaster(n.addr()) {
+			victim = n
+			break
+		}
+	}
+	id := myselfLine(victim.addr())[0]
+	var others []*clusterNode
+	for _, n := range nodes {
+		if n != victim {
+			others = append(others, n)
+			if masterOf(n.addr()) == id {
+				replica = n
+			}
+		}
+	}
+	victim.proc.Kill()
+	start := time.Now()
+	waitAll(t, []*clusterNode{replica}, "replica promoted", 20*time.Second, func(n *clusterNode) bool { return isMaster(n.addr()) })
+	waitAll(t, others, "cluster_state:ok", 20*time.Second, stateOK(t))
+	return time.Since(start)
+}
+
+// TestFailoverTimeVsRedis times SIGKILL of a master -> cluster_state:ok on
+// every survivor, redis-server and slotvault, same cluster-node-timeout.
+func TestFailoverTimeVsRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	redisBin := testutil.RequireTool(t, "redis-server")
+	var rnodes []*clusterNode
+	for i := 0; i < 6; i++ {
+		dir := t.TempDir()
+		port := testutil.FreePort(t)
+		os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(seedConf(port, foTimeoutMs)+"dir "+dir+"\n"), 0o644)
+		nd := &clusterNode{port: port, dir: dir}
+		nd.proc = testutil.StartProcess(t, port, dir, redisBin, filepath.Join(dir, "redis.conf"))
+		rnodes = append(rnodes, nd)
+	}
+	createCluster(t, rnodes)
+	waitAll(t, rnodes, "cluster_state:ok", 30*time.Second, stateOK(t))
+	waitAll(t, rnodes, "replication links up", 20*time.Second, func(n *clusterNode) bool {
+		return isMaster(n.addr()) || infoOf(t, n.addr(), "replication")["master_link_status"] == "up"
+	})
+	rd := killMasterTimed(t, rnodes)
+	sd := killMasterTimed(t, failoverCluster(t))
+	t.Logf("SIGKILL master -> cluster_state:ok on all survivors, cluster-node-timeout %d ms: redis-server %v, slotvault %v",
+		foTimeoutMs, rd.Round(time.Millisecond), sd.Round(time.Millisecond))
 }
