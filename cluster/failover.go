@@ -231,10 +231,12 @@ func (c *Cluster) replicaRankLocked() int {
 func (c *Cluster) failoverCronLocked() {
 	now := nowMs()
 	me := c.myself
-	if c.settings.ReplicaNoFailover {
+	if f := me.Flags; c.settings.ReplicaNoFailover {
 		me.Flags |= FlagNoFailover
+		c.confDirty = c.confDirty || f != me.Flags
 	} else {
 		me.Flags &^= FlagNoFailover
+		c.confDirty = c.confDirty || f != me.Flags
 	}
 	if c.fo.mfEnd != 0 && c.fo.mfEnd < now {
 		c.log.Info("manual failover timed out")
