@@ -33,6 +33,41 @@
 // at once for replicas and slot-less masters, after twice the node timeout
 // for masters with slots.
 //
+// # Replication and failover
+//
+// The cluster decides roles and the node follows them: each cron tick
+// reads the node's replication state (ReplicationHost) and, outside the
+// lock, makes a replica replicate from its master's address (CLUSTER
+// REPLICATE, nodes.conf at start, an UPDATE or a newer slot claim that
+// demotes a returning master) and promotes a master that still
+// replicates. The header's replOffset is that state's offset.
+//
+// When its master is FAIL, a replica (unless cluster-replica-no-failover,
+// and only when its data is fresh enough: link down for at most
+// repl-ping-replica-period + node-timeout * cluster-replica-validity-factor)
+// schedules an election after 500 ms + 0-500 ms + rank s, rank being the
+// number of sibling replicas with a greater offset; it then bumps
+// currentEpoch and broadcasts FAILOVER_AUTH_REQUEST. A master with slots
+// grants at most one vote per epoch (lastVoteEpoch, saved before the
+// ACK), at most one per failed master in 2 * node-timeout, and none when
+// a claimed slot has an owner with a greater configEpoch. With the votes
+// of a majority of the slot-serving masters within max(2 * node-timeout,
+// 2 s), the replica takes the election's epoch as configEpoch, claims its
+// master's slots and broadcasts PONG; the claim's greater configEpoch
+// re-points the other replicas and, when it returns, the old master.
+//
+// CLUSTER FAILOVER (manual): the replica sends MFSTART; its master pauses
+// client writes and pings the replica with mflags PAUSED and its final
+// offset; once the replica has applied that offset it runs the election
+// at once, its request flagged FORCEACK (granted although the master is
+// not failing). FORCE skips the handshake, TAKEOVER the election (the
+// replica bumps the epoch itself). Either ends within 5 s, when writes
+// resume.
+//
+// A node whose cron has not run for node-timeout (a stopped process)
+// answers cluster_state fail until it has caught up, so it never takes a
+// write for slots reassigned while it was away.
+//
 // # nodes.conf
 //
 // nodes.conf is CLUSTER NODES (minus nodes in handshake) followed by

@@ -229,9 +229,32 @@ func TestFailoverSIGKILLMaster(t *testing.T) {
 			tryDo(n.addr(), "DBSIZE") == tryDo(replica.addr(), "DBSIZE")
 	})
 	waitAll(t, nodes, "cluster_state:ok", 10*time.Second, stateOK(t))
-	// CLUSTER SHARDS shows the new replica with its real offset.
-	shards := tryDo(replica.addr(), "CLUSTER", "SHARDS")
-	_ = shards
+	// CLUSTER SLOTS lists a master and its replica for every range.
+	c := redis.NewClient(&redis.Options{Addr: replica.addr()})
+	defer c.Close()
+	waitAll(t, []*clusterNode{replica}, "CLUSTER SLOTS with replicas", 10*time.Second, func(*clusterNode) bool {
+		ranges, err := c.ClusterSlots(context.Background()).Result()
+		if err != nil || len(ranges) == 0 {
+			return false
+		}
+		for _, r := range ranges {
+			if len(r.Nodes) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	shards, err := c.ClusterShards(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shards {
+		for _, n := range s.Nodes {
+			if n.ReplicationOffset == 0 {
+				t.Errorf("CLUSTER SHARDS: node %s %s has replication-offset 0", n.ID, n.Role)
+			}
+		}
+	}
 }
 
 func TestManualFailoverLosesNothing(t *testing.T) {
