@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 	"time"
@@ -124,5 +125,21 @@ func TestReplicaValidityFactor(t *testing.T) {
 	c.failoverCronLocked()
 	if c.fo.authTime != 0 {
 		t.Fatal("cluster-replica-no-failover replica scheduled an election")
+	}
+}
+
+func TestFailoverMessagesRoundTrip(t *testing.T) {
+	h := header{Sender: RandomID(), CurrentEpoch: 9, ConfigEpoch: 4, ReplOffset: 1234, Master: RandomID(),
+		Flags: FlagSlave, MFlags: mflagPaused | mflagForceAck, IP: "127.0.0.1", Port: 7101, CPort: 17101}
+	bitmapSet(&h.Slots, 42)
+	for _, typ := range []uint16{msgFailoverAuthRequest, msgFailoverAuthAck, msgMFStart, msgPing} {
+		m := &message{Type: typ, Header: h}
+		got, err := readMessage(bytes.NewReader(m.encode()))
+		if err != nil {
+			t.Fatalf("type %d: %v", typ, err)
+		}
+		if got.Type != typ || got.Header != h {
+			t.Fatalf("type %d: header %+v, want %+v", typ, got.Header, h)
+		}
 	}
 }
