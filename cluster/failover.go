@@ -254,6 +254,77 @@ func (c *Cluster) failoverCronLocked() {
 		c.log.Info("all master replication stream processed, manual failover can start")
 	}
 	c.handleReplicaFailoverLocked(now)
+	if me.IsReplica() {
+		c.replicaMigrationLocked(now)
+	}
+}
+
+// migrationDelay is how long a master must stay orphaned before a replica
+// migrates to it (CLUSTER_SLAVE_MIGRATION_DELAY).
+const migrationDelay = 5000
+
+func okReplicas(m *Node) int {
+	n := 0
+	for _, r := range m.Replicas {
+		if r.Flags&(FlagFail|FlagPFail) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// replicaMigrationLocked moves myself to an orphaned master (one with
+// slots that has lost its working replicas) when my master keeps more
+// than cluster-migration-barrier working replicas, I have the smallest
+// ID among them, and my master has the most replicas of all masters
+// (clusterCron's orphaned-master scan and clusterHandleSlaveMigration).
+func (c *Cluster) replicaMigrationLocked(now int64) {
+	me := c.myself
+	my := me.Master
+	if my == nil || !c.stateOK {
+		return
+	}
+	maxReplicas, mine := 0, 0
+	var target *Node
+	for _, n := range c.nodes {
+		if !n.IsMaster() || n.Flags&(FlagFail|FlagPFail) != 0 {
+			continue
+		}
+		ok := okReplicas(n)
+		if ok == 0 && n.numSlots > 0 && n.Flags&FlagMigrateTo != 0 {
+			if n.orphanedTime == 0 {
+				n.orphanedTime = now
+			}
+			if target == nil || n.orphanedTime < target.orphanedTime {
+				target = n
+			}
+		} else {
+			n.orphanedTime = 0
+		}
+		if ok > maxReplicas {
+			maxReplicas = ok
+		}
+		if n == my {
+			mine = ok
+		}
+	}
+	if target == nil || maxReplicas < 2 || mine != maxReplicas || !c.settings.AllowReplicaMigration ||
+		mine <= c.settings.MigrationBarrier {
+		return
+	}
+	for _, r := range my.Replicas {
+		if r.Flags&(FlagFail|FlagPFail) == 0 && r.ID < me.ID {
+			return // another replica is the candidate
+		}
+	}
+	if now-target.orphanedTime <= migrationDelay {
+		return
+	}
+	c.log.Info("migrating to orphaned master", "master", target.ID)
+	c.setMasterLocked(target)
+	target.orphanedTime = 0
+	c.updateStateLocked()
+	c.broadcastPongLocked()
 }
 
 func (c *Cluster) handleReplicaFailoverLocked(now int64) {

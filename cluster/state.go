@@ -100,6 +100,9 @@ type Node struct {
 	// votedTime is when this node (a master) last voted for a replica of
 	// this node (Redis's voted_time), in Unix ms.
 	votedTime int64
+	// orphanedTime is since when this master (with slots) has had no
+	// working replica, 0 when it has one (replica migration).
+	orphanedTime int64
 
 	link        *link // outbound
 	inboundLink *link
@@ -141,6 +144,10 @@ type Settings struct {
 	ReplicaValidityFactor int
 	ReplicaNoFailover     bool
 	ReplPingPeriod        time.Duration
+	// Replica migration: cluster-allow-replica-migration and
+	// cluster-migration-barrier.
+	AllowReplicaMigration bool
+	MigrationBarrier      int
 }
 
 // Host is what the cluster needs from the node it runs in. Its methods are

@@ -39,6 +39,8 @@ func (n *Node) clusterSettingsLocked() cluster.Settings {
 		ReplicaValidityFactor: int(n.cfgInt("cluster-replica-validity-factor", 10)),
 		ReplicaNoFailover:     n.cfgBool("cluster-replica-no-failover", false),
 		ReplPingPeriod:        time.Duration(n.cfgInt("repl-ping-replica-period", 10)) * time.Second,
+		AllowReplicaMigration: n.cfgBool("cluster-allow-replica-migration", true),
+		MigrationBarrier:      int(n.cfgInt("cluster-migration-barrier", 1)),
 	}
 }
 

@@ -457,3 +457,59 @@ func TestFailoverTimeVsRedis(t *testing.T) {
 	t.Logf("SIGKILL master -> cluster_state:ok on all survivors, cluster-node-timeout %d ms: redis-server %v, slotvault %v",
 		foTimeoutMs, rd.Round(time.Millisecond), sd.Round(time.Millisecond))
 }
+
+// TestReplicaMigration: 3 masters and 4 replicas; when a master with one
+// replica fails over, the promoted master has none, and a replica of the
+// master with two (cluster-migration-barrier 1) migrates to it.
+func TestReplicaMigration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	nodes := startSeedNodes(t, 7, foTimeoutMs)
+	createCluster(t, nodes)
+	waitAll(t, nodes, "cluster_state:ok", 20*time.Second, stateOK(t))
+	waitAll(t, nodes, "replication links up", 20*time.Second, func(n *clusterNode) bool {
+		return isMaster(n.addr()) || infoOf(t, n.addr(), "replication")["master_link_status"] == "up"
+	})
+	count := map[string]int{}
+	for _, n := range nodes {
+		if m := masterOf(n.addr()); m != "" {
+			count[m]++
+		}
+	}
+	var victim *clusterNode
+	for _, n := range nodes {
+		if f := myselfLine(n.addr()); isMaster(n.addr()) && count[f[0]] == 1 {
+			victim = n
+			break
+		}
+	}
+	if victim == nil || len(count) != 3 {
+		t.Fatalf("unexpected layout: %v", count)
+	}
+	victimID := myselfLine(victim.addr())[0]
+	var promoted *clusterNode
+	var others []*clusterNode
+	for _, n := range nodes {
+		if n != victim {
+			others = append(others, n)
+			if masterOf(n.addr()) == victimID {
+				promoted = n
+			}
+		}
+	}
+	victim.proc.Kill()
+	waitAll(t, []*clusterNode{promoted}, "replica promoted", 10*time.Second, func(n *clusterNode) bool { return isMaster(n.addr()) })
+	newID := myselfLine(promoted.addr())[0]
+	start := time.Now()
+	waitAll(t, others, "a replica migrated to the orphaned master", 20*time.Second, func(*clusterNode) bool {
+		for _, n := range others {
+			if masterOf(n.addr()) == newID {
+				return infoOf(t, n.addr(), "replication")["master_link_status"] == "up"
+			}
+		}
+		return false
+	})
+	t.Logf("replica migrated %v after the promotion", time.Since(start))
+	waitAll(t, others, "cluster_state:ok", 10*time.Second, stateOK(t))
+}
