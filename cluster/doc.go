@@ -64,6 +64,12 @@
 // replica bumps the epoch itself). Either ends within 5 s, when writes
 // resume.
 //
+// Replica migration: a master with slots that had replicas and has no
+// working one left is orphaned; after 5 s, the replica with the smallest
+// ID of a master with the most working replicas (more than
+// cluster-migration-barrier) becomes its replica, unless
+// cluster-allow-replica-migration is no.
+//
 // A node whose cron has not run for node-timeout (a stopped process)
 // answers cluster_state fail until it has caught up, so it never takes a
 // write for slots reassigned while it was away.

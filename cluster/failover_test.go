@@ -143,3 +143,45 @@ func TestFailoverMessagesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestReplicaMigrationBarrier(t *testing.T) {
+	c, f, r := voteFixture(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// f is alive with slots and orphaned (its replica r failed); myself a
+	// replica of master m, beside r2.
+	f.Flags &^= FlagFail
+	r.Flags |= FlagFail
+	m := c.newNode("", FlagMaster)
+	r2 := c.newNode("ffffffffffffffffffffffffffffffffffffffff", FlagSlave)
+	c.addNodeLocked(m)
+	c.addNodeLocked(r2)
+	for j := 0; j < 100; j++ {
+		c.slotOwner[j] = nil
+	}
+	c.myself.numSlots = 0
+	for j := 0; j < 100; j++ {
+		c.addSlotLocked(m, j)
+	}
+	c.setMasterLocked(m)
+	r2.Master = m
+	m.addReplica(r2)
+	c.stateOK = true
+	c.settings.AllowReplicaMigration = true
+	c.settings.MigrationBarrier = 1
+	now := nowMs()
+	c.replicaMigrationLocked(now)
+	if c.myself.Master != m {
+		t.Fatal("migrated before the orphan delay")
+	}
+	c.settings.MigrationBarrier = 2
+	c.replicaMigrationLocked(now + migrationDelay + 1)
+	if c.myself.Master != m {
+		t.Fatal("migrated although it would leave the barrier's replicas")
+	}
+	c.settings.MigrationBarrier = 1
+	c.replicaMigrationLocked(now + migrationDelay + 1)
+	if c.myself.Master != f {
+		t.Fatal("did not migrate to the orphaned master")
+	}
+}
