@@ -859,6 +859,7 @@ func (c *Cluster) cron() {
 			c.fo.status = st
 			c.myself.ReplOffset = st.Offset
 		}
+		c.resumeIfStalledLocked()
 		c.cronLocked(iter)
 		c.lastCron = nowMs()
 		if rh != nil {

@@ -504,3 +504,32 @@ func (c *Cluster) runReplActions(rh ReplicationHost, a replActions) {
 		rh.UnpauseWrites()
 	}
 }
+
+// resumeIfStalledLocked handles a cron that did not run for half the node
+// timeout (the process was stopped or starved). Redis reads the bus before
+// running its cron; here both resume together, so the pings pending
+// before the stall are re-armed (a peer is PFAIL only after a whole
+// node-timeout of silence we actually witnessed), and a master turns
+// cluster_state fail and waits the rejoin delay before accepting writes
+// again, time to hear about a failover that happened meanwhile.
+func (c *Cluster) resumeIfStalledLocked() {
+	now := nowMs()
+	limit := c.settings.NodeTimeout.Milliseconds() / 2
+	if limit < 500 {
+		limit = 500
+	}
+	if c.lastCron == 0 || now-c.lastCron <= limit {
+		return
+	}
+	c.log.Warn("cluster cron stalled, re-arming failure detection", "ms", now-c.lastCron)
+	for _, n := range c.nodes {
+		if n.PingSent != 0 {
+			n.PingSent = now
+		}
+	}
+	if c.myself.IsMaster() {
+		c.stateOK = false
+		c.amongMinority = true
+		c.amongMinorityTime = now
+	}
+}

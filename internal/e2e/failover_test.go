@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
+	"github.com/slotvault/slotvault/slots"
 )
 
 // Cluster failover end to end: real slotvault processes made a 3+3 cluster
@@ -393,8 +394,7 @@ func keyServedBy(t *testing.T, addr string) string {
 	end, _ := strconv.Atoi(hi)
 	for i := 0; i < 100000; i++ {
 		k := "probe:" + strconv.Itoa(i)
-		s, _ := strconv.Atoi(tryDo(addr, "CLUSTER", "KEYSLOT", k))
-		if s >= start && s <= end {
+		if s := slots.KeySlot([]byte(k)); s >= start && s <= end {
 			return k
 		}
 	}
@@ -512,4 +512,45 @@ func TestReplicaMigration(t *testing.T) {
 	})
 	t.Logf("replica migrated %v after the promotion", time.Since(start))
 	waitAll(t, others, "cluster_state:ok", 10*time.Second, stateOK(t))
+}
+
+// TestMinorityMasterRefusesWrites: with two of three masters stopped, the
+// remaining master cannot reach a majority: it turns cluster_state:fail
+// and refuses writes with CLUSTERDOWN (and no replica can win an
+// election); once the others resume, the cluster is ok again.
+func TestMinorityMasterRefusesWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	nodes := failoverCluster(t)
+	var masters []*clusterNode
+	for _, n := range nodes {
+		if isMaster(n.addr()) {
+			masters = append(masters, n)
+		}
+	}
+	alone := masters[0]
+	probe := keyServedBy(t, alone.addr())
+	for _, m := range masters[1:] {
+		m.proc.Signal(syscall.SIGSTOP)
+	}
+	waitAll(t, []*clusterNode{alone}, "cluster_state:fail on the minority master", 10*time.Second, func(n *clusterNode) bool {
+		return strings.Contains(tryDo(n.addr(), "CLUSTER", "INFO"), "cluster_state:fail\r\n")
+	})
+	c, err := resp.Dial(alone.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if v, err := c.Do("SET", probe, "x"); err != nil || v.Str != "CLUSTERDOWN The cluster is down" {
+		t.Fatalf("SET on the minority master = %v, %v", v, err)
+	}
+	for _, m := range masters[1:] {
+		m.proc.Signal(syscall.SIGCONT)
+	}
+	waitAll(t, nodes, "cluster_state:ok after resume", 20*time.Second, stateOK(t))
+	if v, err := c.Do("SET", probe, "x"); err != nil || v.Str != "OK" {
+		t.Fatalf("SET after the majority is back = %v, %v\nprobe %s slot %s\n%s", v, err, probe,
+			tryDo(alone.addr(), "CLUSTER", "KEYSLOT", probe), tryDo(alone.addr(), "CLUSTER", "NODES"))
+	}
 }
