@@ -72,7 +72,11 @@
 //
 // A node whose cron has not run for node-timeout (a stopped process)
 // answers cluster_state fail until it has caught up, so it never takes a
-// write for slots reassigned while it was away.
+// write for slots reassigned while it was away. When its cron resumes
+// after a stall of half the node timeout, pings pending from before are
+// re-armed (the silence was ours, not the peers': Redis reads the bus
+// before its cron runs) and a master waits the rejoin delay before turning
+// ok, time to hear an UPDATE.
 //
 // # nodes.conf
 //
