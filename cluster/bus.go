@@ -289,6 +289,9 @@ func (c *Cluster) headerLocked() header {
 		CPort:        c.busPort(),
 		ReplOffset:   me.ReplOffset,
 	}
+	if me.IsMaster() && c.fo.mfEnd != 0 && c.fo.mfPaused {
+		h.MFlags |= mflagPaused
+	}
 	if c.cfg.AnnouncePort != 0 {
 		h.Port = c.cfg.AnnouncePort
 	}
@@ -453,6 +456,7 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			c.confDirty = true
 		}
 		sender.ReplOffset = h.ReplOffset
+		c.noteManualFailoverLocked(sender, h)
 	}
 
 	switch m.Type {
@@ -572,6 +576,8 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			return nil
 		}
 		return m
+	case msgFailoverAuthRequest, msgFailoverAuthAck, msgMFStart:
+		c.processFailoverMsgLocked(m, sender)
 	case msgUpdate:
 		if sender == nil {
 			return nil
@@ -839,12 +845,36 @@ func (c *Cluster) cron() {
 		if c.cfg.Host != nil {
 			s = c.cfg.Host.Settings()
 		}
+		rh := c.replHost()
+		var st ReplStatus
+		if rh != nil {
+			st = rh.ReplStatus()
+		}
 		c.mu.Lock()
 		if c.cfg.Host != nil {
 			c.settings = s
 		}
+		var act replActions
+		if rh != nil {
+			c.fo.status = st
+			c.myself.ReplOffset = st.Offset
+		}
+		c.resumeIfStalledLocked()
 		c.cronLocked(iter)
+		c.lastCron = nowMs()
+		if rh != nil {
+			c.failoverCronLocked()
+			act = c.replActionsLocked()
+		}
+		if c.confDirty {
+			if err := c.saveConfigLocked(); err != nil {
+				c.log.Error("can't update cluster config file", "err", err)
+			}
+		}
 		c.mu.Unlock()
+		if rh != nil {
+			c.runReplActions(rh, act)
+		}
 		iter++
 	}
 }

@@ -166,7 +166,14 @@ func (c *Cluster) Route(slot int) Route {
 func (c *Cluster) StateOK() (ok, readsWhenDown bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.stateOK, c.settings.AllowReadsWhenDown
+	ok = c.stateOK
+	// A node whose cron has not run for node-timeout (the process was
+	// stopped or starved) knows nothing about the cluster's changes
+	// meanwhile: it answers as down until the cron has caught up.
+	if t := c.settings.NodeTimeout.Milliseconds(); ok && c.lastCron != 0 && t > 0 && nowMs()-c.lastCron > t {
+		ok = false
+	}
+	return ok, c.settings.AllowReadsWhenDown
 }
 
 // ---- Views ----

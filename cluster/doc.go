@@ -33,6 +33,51 @@
 // at once for replicas and slot-less masters, after twice the node timeout
 // for masters with slots.
 //
+// # Replication and failover
+//
+// The cluster decides roles and the node follows them: each cron tick
+// reads the node's replication state (ReplicationHost) and, outside the
+// lock, makes a replica replicate from its master's address (CLUSTER
+// REPLICATE, nodes.conf at start, an UPDATE or a newer slot claim that
+// demotes a returning master) and promotes a master that still
+// replicates. The header's replOffset is that state's offset.
+//
+// When its master is FAIL, a replica (unless cluster-replica-no-failover,
+// and only when its data is fresh enough: link down for at most
+// repl-ping-replica-period + node-timeout * cluster-replica-validity-factor)
+// schedules an election after 500 ms + 0-500 ms + rank s, rank being the
+// number of sibling replicas with a greater offset; it then bumps
+// currentEpoch and broadcasts FAILOVER_AUTH_REQUEST. A master with slots
+// grants at most one vote per epoch (lastVoteEpoch, saved before the
+// ACK), at most one per failed master in 2 * node-timeout, and none when
+// a claimed slot has an owner with a greater configEpoch. With the votes
+// of a majority of the slot-serving masters within max(2 * node-timeout,
+// 2 s), the replica takes the election's epoch as configEpoch, claims its
+// master's slots and broadcasts PONG; the claim's greater configEpoch
+// re-points the other replicas and, when it returns, the old master.
+//
+// CLUSTER FAILOVER (manual): the replica sends MFSTART; its master pauses
+// client writes and pings the replica with mflags PAUSED and its final
+// offset; once the replica has applied that offset it runs the election
+// at once, its request flagged FORCEACK (granted although the master is
+// not failing). FORCE skips the handshake, TAKEOVER the election (the
+// replica bumps the epoch itself). Either ends within 5 s, when writes
+// resume.
+//
+// Replica migration: a master with slots that had replicas and has no
+// working one left is orphaned; after 5 s, the replica with the smallest
+// ID of a master with the most working replicas (more than
+// cluster-migration-barrier) becomes its replica, unless
+// cluster-allow-replica-migration is no.
+//
+// A node whose cron has not run for node-timeout (a stopped process)
+// answers cluster_state fail until it has caught up, so it never takes a
+// write for slots reassigned while it was away. When its cron resumes
+// after a stall of half the node timeout, pings pending from before are
+// re-armed (the silence was ours, not the peers': Redis reads the bus
+// before its cron runs) and a master waits the rejoin delay before turning
+// ok, time to hear an UPDATE.
+//
 // # nodes.conf
 //
 // nodes.conf is CLUSTER NODES (minus nodes in handshake) followed by
@@ -54,7 +99,7 @@
 //
 //	sender [40]byte | currentEpoch u64 | configEpoch u64 | replOffset u64 |
 //	master [40]byte (zeros: none) | slots [2048]byte (bit j = slot j) |
-//	flags u16 | stateOK u8 | port u16 | cport u16 | ipLen u8 | ip
+//	flags u16 | stateOK u8 | mflags u8 | port u16 | cport u16 | ipLen u8 | ip
 //
 // (a replica sends its master's configEpoch and slots; ip is the announced
 // IP, empty when the receiver should use the connection's address). Then,
@@ -67,6 +112,11 @@
 //	4 PUBLISH,
 //	5 PUBLISHSHARD:  channelLen u32 | channel | messageLen u32 | message
 //	6 UPDATE:        id [40]byte | configEpoch u64 | slots [2048]byte
+//	7 FAILOVER_AUTH_REQUEST, 8 FAILOVER_AUTH_ACK, 9 MFSTART: header only
+//
+// mflags bit 0 (PAUSED): the sender, a master in a manual failover, has
+// paused writes and its offset is final; bit 1 (FORCEACK): a vote request
+// of a manual failover, granted although the master is not failing.
 //
 // Each node keeps one outbound link to every known node, on which it sends
 // PING/MEET (answered with PONG on the same link), FAIL, UPDATE and

@@ -18,11 +18,15 @@ const (
 	msgPublish
 	msgPublishShard
 	msgUpdate
+	msgFailoverAuthRequest
+	msgFailoverAuthAck
+	msgMFStart
 	msgTypeCount
 )
 
 // msgTypeNames are the names CLUSTER INFO uses in its statistics.
-var msgTypeNames = [msgTypeCount]string{"ping", "pong", "meet", "fail", "publish", "publishshard", "update"}
+var msgTypeNames = [msgTypeCount]string{"ping", "pong", "meet", "fail", "publish", "publishshard", "update",
+	"auth-req", "auth-ack", "mfstart"}
 
 const (
 	busMagic    = "SVCB"
@@ -42,6 +46,16 @@ var (
 	errTooLarge   = errors.New("cluster: bus: message too large")
 )
 
+// Message flags (header MFlags), as Redis's mflags[0].
+const (
+	// mflagPaused: a master in a manual failover has paused its clients;
+	// the header's offset is final.
+	mflagPaused uint8 = 1 << 0
+	// mflagForceAck: a manual failover's vote request, to be granted
+	// although the master is not failing.
+	mflagForceAck uint8 = 1 << 1
+)
+
 // header is the part every message starts with: the sender's view of
 // itself (clusterMsg's header fields).
 type header struct {
@@ -53,6 +67,7 @@ type header struct {
 	Slots        [slotBytes]byte
 	Flags        Flags
 	StateOK      bool
+	MFlags       uint8  // mflagPaused, mflagForceAck
 	IP           string // announced IP, "" = use the socket's peer address
 	Port         int
 	CPort        int
@@ -126,6 +141,7 @@ func (m *message) encode() []byte {
 	} else {
 		e.u8(0)
 	}
+	e.u8(h.MFlags)
 	e.u16(uint16(h.Port))
 	e.u16(uint16(h.CPort))
 	e.str8(h.IP)
@@ -226,6 +242,7 @@ func decodeBody(typ uint16, body []byte) (*message, error) {
 	copy(h.Slots[:], d.take(slotBytes))
 	h.Flags = Flags(d.u16())
 	h.StateOK = d.u8() == 1
+	h.MFlags = d.u8()
 	h.Port = int(d.u16())
 	h.CPort = int(d.u16())
 	h.IP = d.str8()

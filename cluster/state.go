@@ -97,6 +97,12 @@ type Node struct {
 	FailTime     int64
 
 	failReports map[*Node]int64 // reporter -> time of its last report
+	// votedTime is when this node (a master) last voted for a replica of
+	// this node (Redis's voted_time), in Unix ms.
+	votedTime int64
+	// orphanedTime is since when this master (with slots) has had no
+	// working replica, 0 when it has one (replica migration).
+	orphanedTime int64
 
 	link        *link // outbound
 	inboundLink *link
@@ -133,6 +139,15 @@ type Settings struct {
 	NodeTimeout         time.Duration
 	RequireFullCoverage bool
 	AllowReadsWhenDown  bool
+	// Failover tunables: cluster-replica-validity-factor (0: any data
+	// age), cluster-replica-no-failover, repl-ping-replica-period.
+	ReplicaValidityFactor int
+	ReplicaNoFailover     bool
+	ReplPingPeriod        time.Duration
+	// Replica migration: cluster-allow-replica-migration and
+	// cluster-migration-barrier.
+	AllowReplicaMigration bool
+	MigrationBarrier      int
 }
 
 // Host is what the cluster needs from the node it runs in. Its methods are
@@ -190,6 +205,9 @@ type Cluster struct {
 
 	statsSent [msgTypeCount]int64
 	statsRecv [msgTypeCount]int64
+
+	fo       failoverState
+	lastCron int64 // when the cron last ran (ms); see StateOK
 
 	confDirty bool
 	lock      *fileLock

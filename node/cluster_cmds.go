@@ -84,6 +84,7 @@ func addClusterModeCommands(t commandTable) {
 	sub("replicate", 3, admin, adminCats, "Reconfigure a node as a replica of the specified master node", "3.0.0", func(c *Ctx) {
 		replyOKOrErr(c, c.n.cluster.Replicate(string(c.Args[2]), c.n.dbs[0].Size() == 0))
 	})
+	sub("failover", -2, admin, adminCats, "Forces a replica to perform a manual failover of its master.", "3.0.0", cmdClusterFailover)
 	replicas := func(c *Ctx) {
 		lines, err := c.n.cluster.Replicas(string(c.Args[2]))
 		if err != nil {

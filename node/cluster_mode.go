@@ -3,6 +3,7 @@ package node
 import (
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/slotvault/slotvault/cluster"
 )
@@ -34,6 +35,12 @@ func (n *Node) clusterSettingsLocked() cluster.Settings {
 		NodeTimeout:         n.cfg.ClusterNodeTimeout,
 		RequireFullCoverage: n.cfg.ClusterRequireFullCoverage,
 		AllowReadsWhenDown:  n.cfg.ClusterAllowReadsWhenDown,
+
+		ReplicaValidityFactor: int(n.cfgInt("cluster-replica-validity-factor", 10)),
+		ReplicaNoFailover:     n.cfgBool("cluster-replica-no-failover", false),
+		ReplPingPeriod:        time.Duration(n.cfgInt("repl-ping-replica-period", 10)) * time.Second,
+		AllowReplicaMigration: n.cfgBool("cluster-allow-replica-migration", true),
+		MigrationBarrier:      int(n.cfgInt("cluster-migration-barrier", 1)),
 	}
 }
 
