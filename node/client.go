@@ -33,6 +33,9 @@ type Client struct {
 	closing       bool
 
 	reply Reply
+	// ctx is the context of the command being executed, reused from one
+	// command to the next (guarded by n.mu while in use).
+	ctx Ctx
 
 	// MULTI state (connection goroutine, read under n.mu by EXEC).
 	inMulti    bool

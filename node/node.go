@@ -73,6 +73,12 @@ type Node struct {
 	// lastSave is the Unix time of the last successful save.
 	lastSave int64
 
+	// cmdTime is the clock of the command being executed (Unix ms), 0
+	// between commands. The keyspace reads it for expiry and access times,
+	// so one command sees one instant, as Redis's cached server.mstime
+	// during call() (guarded by mu).
+	cmdTime int64
+
 	// hooks for later parts (persistence, cluster) to extend INFO and the
 	// command table.
 	infoSections []InfoSection
@@ -133,7 +139,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 }
 
 func (n *Node) newDB(i int) *store.DB {
-	db := store.NewDB(nowMillis)
+	db := store.NewDB(n.clockMillis)
 	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
@@ -143,7 +149,15 @@ func (n *Node) newDB(i int) *store.DB {
 	return db
 }
 
-func nowMillis() int64 { return time.Now().UnixMilli() }
+// clockMillis is the keyspace clock: the running command's time, or the
+// current time outside commands (active expiry, loading). Called with the
+// node lock held.
+func (n *Node) clockMillis() int64 {
+	if t := n.cmdTime; t != 0 {
+		return t
+	}
+	return time.Now().UnixMilli()
+}
 
 // Config returns the node's configuration. Callers must not modify it.
 func (n *Node) Config() *config.Config { return n.cfg }

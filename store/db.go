@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"strings"
 
 	"github.com/slotvault/slotvault/slots"
 )
@@ -116,7 +117,9 @@ func (db *DB) LookupNoExpire(key string) *Entry {
 
 func (db *DB) expire(slot int, t *slotTable, key string) {
 	if db.OnExpire != nil {
-		db.OnExpire(key)
+		// A copy: callers pass keys converted from request bytes, which
+		// then need not escape (no allocation per lookup); expiry is rare.
+		db.OnExpire(strings.Clone(key))
 	}
 	db.removeFrom(slot, t, key)
 }
@@ -194,7 +197,9 @@ func (db *DB) SetExpire(key string, expire int64) bool {
 	}
 	e.Expire = expire
 	if expire != 0 {
-		t.setVolatile(key, e)
+		// Copied so that key does not escape: callers pass converted request
+		// bytes.
+		t.setVolatile(strings.Clone(key), e)
 		db.volatile++
 	}
 	return true
