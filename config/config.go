@@ -124,6 +124,7 @@ type Config struct {
 	ZsetMaxListpackValue   int
 	ListMaxListpackSize    int
 	ListCompressDepth      int
+	HLLSparseMaxBytes      int64
 
 	ClusterEnabled             bool
 	ClusterConfigFile          string
@@ -142,6 +143,9 @@ type Config struct {
 	Save                     []SaveRule
 	DBFilename               string
 	StopWritesOnBgsaveError  bool
+
+	// Backup holds the backup-* directives (config/backup.go).
+	Backup BackupConfig
 
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
@@ -172,6 +176,7 @@ func Default() *Config {
 		ZsetMaxListpackEntries:     128,
 		ZsetMaxListpackValue:       64,
 		ListMaxListpackSize:        -2,
+		HLLSparseMaxBytes:          3000,
 		ClusterConfigFile:          "nodes.conf",
 		ClusterNodeTimeout:         15 * time.Second,
 		ClusterRequireFullCoverage: true,
@@ -185,6 +190,7 @@ func Default() *Config {
 		DBFilename:                 "dump.rdb",
 		StopWritesOnBgsaveError:    true,
 		Extra:                      map[string]string{},
+		Backup:                     BackupConfig{LogShipInterval: time.Second},
 	}
 }
 

@@ -456,8 +456,8 @@ func init() {
 	boolDir("cluster-require-full-coverage", false, func(c *Config) *bool { return &c.ClusterRequireFullCoverage })
 	boolDir("cluster-allow-reads-when-down", false, func(c *Config) *bool { return &c.ClusterAllowReadsWhenDown })
 
-	boolDir("appendonly", false, func(c *Config) *bool { return &c.AppendOnly })
-	register(&directive{name: "appendfsync", active: false,
+	boolDir("appendonly", true, func(c *Config) *bool { return &c.AppendOnly })
+	register(&directive{name: "appendfsync", active: true,
 		set: func(c *Config, a []string) error {
 			switch strings.ToLower(a[0]) {
 			case "always":
@@ -472,12 +472,12 @@ func init() {
 			return nil
 		},
 		get: func(c *Config) string { return c.AppendFsync.String() }})
-	strDir("appendfilename", false, true, func(c *Config) *string { return &c.AppendFilename })
-	strDir("appenddirname", false, true, func(c *Config) *string { return &c.AppendDirname })
-	boolDir("aof-load-truncated", false, func(c *Config) *bool { return &c.AofLoadTruncated })
-	intDir("auto-aof-rewrite-percentage", false, false, 0, maxInt, func(c *Config) *int { return &c.AutoAofRewritePercentage })
-	memDir("auto-aof-rewrite-min-size", false, 0, maxLong, func(c *Config) *int64 { return &c.AutoAofRewriteMinSize })
-	register(&directive{name: "save", multiArg: true, active: false, kind: kindList,
+	strDir("appendfilename", true, true, func(c *Config) *string { return &c.AppendFilename })
+	strDir("appenddirname", true, true, func(c *Config) *string { return &c.AppendDirname })
+	boolDir("aof-load-truncated", true, func(c *Config) *bool { return &c.AofLoadTruncated })
+	intDir("auto-aof-rewrite-percentage", true, false, 0, maxInt, func(c *Config) *int { return &c.AutoAofRewritePercentage })
+	memDir("auto-aof-rewrite-min-size", true, 0, maxLong, func(c *Config) *int64 { return &c.AutoAofRewriteMinSize })
+	register(&directive{name: "save", multiArg: true, active: true, kind: kindList,
 		set: func(c *Config, a []string) error {
 			if len(a) == 1 && a[0] == "" {
 				c.Save = nil
@@ -582,7 +582,7 @@ func registerExtras() {
 	extraBool("crash-memcheck-enabled", true)
 	extraBool("disable-thp", true).immutable = true
 	extraBool("dynamic-hz", true)
-	extraMemory("hll-sparse-max-bytes", 3000, 0, maxLong)
+	memDir("hll-sparse-max-bytes", true, 0, maxLong, func(c *Config) *int64 { return &c.HLLSparseMaxBytes })
 	extraDir("ignore-warnings", "", kindString, nil)
 	extraInt("io-threads", 1, 1, 128).immutable = true
 	extraBool("io-threads-do-reads", false).immutable = true

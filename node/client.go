@@ -32,6 +32,16 @@ type Client struct {
 	NoEvict       bool
 	closing       bool
 
+	// CLIENT REPLY state (connection goroutine; read under n.mu).
+	replyOff      bool // OFF: no replies until ON
+	replySkip     bool // the reply of the current command is dropped
+	replySkipNext bool // SKIP was just given: drop the next command's reply
+	// deaf: the client asked to be closed (QUIT, a protocol error) while
+	// its replies were off. Redis closes a connection only after writing a
+	// reply, so such a client stays connected but nothing more it sends is
+	// processed.
+	deaf bool
+
 	reply Reply
 	// ctx is the context of the command being executed, reused from one
 	// command to the next (guarded by n.mu while in use).
@@ -54,6 +64,15 @@ type Client struct {
 	blocked *blockState
 
 	killed atomic.Bool
+
+	// clusterFlags holds READONLY and ASKING (cluster_route.go), guarded
+	// by n.mu.
+	clusterFlags uint8
+	// repl holds what REPLCONF said (a replica connecting); woff is the
+	// replication offset after the client's last write (WAIT). Guarded by
+	// n.mu.
+	repl *replClientConf
+	woff int64
 }
 
 type queuedCmd struct {

@@ -195,6 +195,8 @@ func cmdDebug(c *Ctx) {
 	case len(c.Args) == 3 && c.ArgIs(1, "log"):
 		c.n.log.Warn("DEBUG LOG: " + c.Arg(2))
 		c.R.OK()
+	case c.ArgIs(1, "digest") || c.ArgIs(1, "digest-value"):
+		cmdDebugDigest(c) // cmd_debug_digest.go
 	default:
 		subcommandSyntaxError(c)
 	}

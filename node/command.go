@@ -154,5 +154,10 @@ func buildCommandTable() commandTable {
 	t.add(txCommands()...)
 	t.add(pubsubCommands()...)
 	t.add(clusterCommands()...)
+	t.add(backupCommands()...)
+	t.add(persistCommands()...)
+	addClusterModeCommands(t)
+	t.add(append(migrateCommands(), functionCommands()...)...)
+	t.add(replCommands()...)
 	return t
 }

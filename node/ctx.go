@@ -25,7 +25,28 @@ type Ctx struct {
 	dirty      int
 	propagated bool
 	prop       [][][]byte
+
+	// deferOK is set by the dispatcher for a top-level command (not inside
+	// EXEC, replay or a script), the only place a deferred step can run.
+	deferOK  bool
+	deferred func() uint64
 }
+
+// Defer asks the dispatcher to run fn after the handler returns, once the
+// node lock is released, in the client's own goroutine. fn writes the
+// reply (the handler must not), takes the lock itself for any state it
+// touches and returns the write-log sequence to wait for before the reply
+// is sent (0 for none). Defer reports false when the command cannot be
+// deferred (inside MULTI/EXEC, replay): the handler must then finish
+// under the lock. MIGRATE uses it to do network I/O without the lock.
+func (c *Ctx) Defer(fn func() uint64) bool {
+	if !c.deferOK || c.Cl.inMulti {
+		return false
+	}
+	c.deferred = fn
+	return true
+}
+
 
 // Node returns the node executing the command.
 func (c *Ctx) Node() *Node { return c.n }

@@ -391,7 +391,7 @@ SPOP s 0
 SPOP nokey 2
 SPOP nokey
 ? SPOP s 2
-SPOP s 10
+? SPOP s 10
 SSCAN s 0
 SINTERCARD 1 s
 `)

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 	}
 	cl.reply.Reset()
 	n.execute(cl, cmd, rc.Args)
+	cl.applyReplyMode()
 	if cl.reply.Len() > 0 {
 		n.stats.NetOutputBytes.Add(int64(cl.reply.Len()))
 		conn.WriteRaw(cl.reply.Bytes())
@@ -70,6 +72,17 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		n.countErrorUnlocked("NOAUTH")
 		return
 	}
+	if n.cluster != nil && n.clusterRedirectLocked(cl, cmd, sub, args) {
+		n.mu.Unlock()
+		return
+	}
+	if msg := n.replCheckLocked(sub); msg != "" {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		r.Error(msg)
+		n.countError(msg[:strings.IndexByte(msg, ' ')])
+		return
+	}
 	if cl.inMulti && !isTxControl(cmd.Name) {
 		if sub.Flags&FlagNoMulti != 0 {
 			n.mu.Unlock()
@@ -115,15 +128,21 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 	// command; a command that blocks copies it (Ctx.Block).
 	start := time.Now()
 	c := &cl.ctx
-	*c = Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: start.UnixMilli(), prop: c.prop[:0]}
+	*c = Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: start.UnixMilli(), deferOK: true, prop: c.prop[:0]}
 	mark := r.Len()
+	offBefore := n.repl.offset
 	n.cmdTime = c.Now
 	seq := n.callAtLocked(c, cmd, start)
 	n.cmdTime = 0
-	c.Args = nil
+	n.afterCommandLocked(cl, offBefore)
+	deferred := c.deferred
+	c.Args, c.deferred = nil, nil
 	bs := cl.blocked
 	n.mu.Unlock()
 
+	if deferred != nil {
+		seq = deferred()
+	}
 	if bs != nil {
 		seq = n.waitBlocked(cl, bs)
 	}
@@ -201,7 +220,11 @@ func (n *Node) flushPropagationLocked(c *Ctx) uint64 {
 
 // propagate hands one mutation to the write log; caller holds the lock.
 func (n *Node) propagate(db int, argv [][]byte) uint64 {
-	if n.wal == nil || n.loading.Load() {
+	if n.loading.Load() {
+		return 0
+	}
+	n.feedLocked(db, argv)
+	if n.wal == nil {
 		return 0
 	}
 	return n.wal.Append(db, argv)
@@ -269,6 +292,10 @@ func unknownCommandError(args [][]byte) string {
 func truncArg(a []byte, max int) string {
 	if max < 0 {
 		max = 0
+	}
+	// Redis formats arguments with %s: a NUL byte ends them.
+	if i := bytes.IndexByte(a, 0); i >= 0 {
+		a = a[:i]
 	}
 	if len(a) > max {
 		a = a[:max]

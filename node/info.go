@@ -392,7 +392,7 @@ func (n *Node) infoMemory(b *strings.Builder) {
 	kv(b, "mem_fragmentation_ratio", ratio(rss, used))
 	kv(b, "mem_fragmentation_bytes", int64(rss)-int64(used))
 	kv(b, "mem_not_counted_for_evict", 0)
-	kv(b, "mem_replication_backlog", 0)
+	kv(b, "mem_replication_backlog", n.replBacklogMemLocked())
 	kv(b, "mem_total_replication_buffers", 0)
 	kv(b, "mem_clients_slaves", 0)
 	kv(b, "mem_clients_normal", 0)
@@ -418,9 +418,9 @@ func (n *Node) infoStats(b *strings.Builder) {
 	kv(b, "instantaneous_input_repl_kbps", "0.00")
 	kv(b, "instantaneous_output_repl_kbps", "0.00")
 	kv(b, "rejected_connections", st.RejectedConns.Load())
-	kv(b, "sync_full", 0)
-	kv(b, "sync_partial_ok", 0)
-	kv(b, "sync_partial_err", 0)
+	kv(b, "sync_full", n.repl.syncFull)
+	kv(b, "sync_partial_ok", n.repl.syncPartialOK)
+	kv(b, "sync_partial_err", n.repl.syncPartialErr)
 	kv(b, "expired_keys", st.ExpiredKeys)
 	kv(b, "expired_stale_perc", "0.00")
 	kv(b, "expired_time_cap_reached_count", 0)
@@ -458,24 +458,7 @@ func (n *Node) infoStats(b *strings.Builder) {
 	kv(b, "reply_buffer_expands", 0)
 }
 
-func (n *Node) infoReplication(b *strings.Builder) {
-	_, replID := n.server.ids()
-	backlog := "1048576"
-	if v, ok := n.cfg.Extra["repl-backlog-size"]; ok {
-		backlog = v
-	}
-	kv(b, "role", "master")
-	kv(b, "connected_slaves", 0)
-	kv(b, "master_failover_state", "no-failover")
-	kv(b, "master_replid", replID)
-	kv(b, "master_replid2", strings.Repeat("0", 40))
-	kv(b, "master_repl_offset", 0)
-	kv(b, "second_repl_offset", -1)
-	kv(b, "repl_backlog_active", 0)
-	kv(b, "repl_backlog_size", backlog)
-	kv(b, "repl_backlog_first_byte_offset", 0)
-	kv(b, "repl_backlog_histlen", 0)
-}
+func (n *Node) infoReplication(b *strings.Builder) { n.infoReplicationLocked(b) }
 
 func infoCPU(b *strings.Builder) {
 	tv := func(t syscall.Timeval) string {

@@ -110,11 +110,19 @@ func TestObjconvAggregateSeams(t *testing.T) {
 	if p[0] != byte(rdb.TypeHashListpack) {
 		t.Fatalf("hash dumped as type %d", p[0])
 	}
+	saved, had := fromObject[rdb.KindHash]
+	defer func() {
+		if had {
+			fromObject[rdb.KindHash] = saved
+		} else {
+			delete(fromObject, rdb.KindHash)
+		}
+	}()
+	delete(fromObject, rdb.KindHash)
 	if _, err := RestorePayload(p, store.Limits{}); !errors.Is(err, ErrBadPayload) {
 		t.Fatalf("unregistered kind: %v", err)
 	}
 	fromObject[rdb.KindHash] = func(o rdb.Object, _ store.Limits) store.Value { return &fakeHash{o} }
-	defer delete(fromObject, rdb.KindHash)
 	v, err := RestorePayload(p, store.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slotvault/slotvault/cluster"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/store"
 	"github.com/tidwall/redcon"
@@ -56,13 +57,23 @@ type Node struct {
 	closeOnce    sync.Once
 	wg           sync.WaitGroup
 
+	// cluster is the cluster state and bus; nil unless cluster-enabled
+	// (cluster_mode.go).
+	cluster *cluster.Cluster
+
 	wal WriteLog
+	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
+	// when the node runs without persistence (cmd_persist.go).
+	persist Persistence
+	// backup serves SVBACKUP; nil when backups are off (cmd_backup.go).
+	backup BackupControl
 
 	watchers  map[watchKey][]*Client
 	blockers  map[watchKey][]*blockState
 	readyKeys []watchKey
 
 	pubsub  pubsubState
+	pause   pauseState // CLIENT PAUSE, guarded by mu
 	slowlog slowlogState
 	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
 	stats   Stats
@@ -82,6 +93,11 @@ type Node struct {
 	// hooks for later parts (persistence, cluster) to extend INFO and the
 	// command table.
 	infoSections []InfoSection
+
+	// migrate caches MIGRATE's connections to target nodes (cmd_migrate.go).
+	migrate migrateSockets
+	// repl is the replication state (repl.go), guarded by mu.
+	repl replState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -129,6 +145,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 		lastSave: time.Now().Unix(),
 	}
 	n.stats.ErrorCounts = map[string]int64{}
+	n.repl.init()
 	n.dbs = make([]*store.DB, cfg.Databases)
 	for i := range n.dbs {
 		n.dbs[i] = n.newDB(i)
@@ -141,6 +158,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 func (n *Node) newDB(i int) *store.DB {
 	db := store.NewDB(n.clockMillis)
 	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
+	db.Expiry = n.expiryModeLocked()
 	db.OnExpire = func(key string) {
 		n.stats.ExpiredKeys++
 		n.propagate(i, [][]byte{[]byte("DEL"), []byte(key)})
@@ -148,6 +166,8 @@ func (n *Node) newDB(i int) *store.DB {
 	}
 	return db
 }
+
+func nowMillis() int64 { return time.Now().UnixMilli() }
 
 // clockMillis is the keyspace clock: the running command's time, or the
 // current time outside commands (active expiry, loading). Called with the
@@ -206,6 +226,9 @@ func (n *Node) Start() error {
 	if n.cfg.Port == 0 {
 		return errors.New("node: port 0 (no TCP listener) is not supported")
 	}
+	if err := n.startCluster(); err != nil {
+		return err
+	}
 	for _, b := range binds {
 		optional := strings.HasPrefix(b, "-")
 		host := strings.TrimPrefix(b, "-")
@@ -255,7 +278,9 @@ func (n *Node) Close() error {
 		for _, l := range n.listeners {
 			l.Close()
 		}
+		n.stopCluster()
 		n.mu.Lock()
+		n.stopReplicationLocked()
 		for _, cl := range n.clients {
 			cl.netConn.Close()
 			if cl.blocked != nil {
@@ -263,8 +288,10 @@ func (n *Node) Close() error {
 			}
 		}
 		n.mu.Unlock()
+		n.migrate.closeAll()
 	})
 	n.wg.Wait()
+	n.saveReplState(true)
 	return nil
 }
 
@@ -286,14 +313,23 @@ func (l *listener) Accept() (net.Conn, error) {
 		l.n.mu.Lock()
 		ka := l.n.cfg.TCPKeepalive
 		l.n.mu.Unlock()
+		// As Redis's anetKeepAlive: idle ka, probes every ka/3, 3 probes.
+		// Go enables keep-alive on accepted sockets by default; with
+		// tcp-keepalive 0 Redis leaves it off.
 		if ka > 0 {
-			tc.SetKeepAlive(true)
-			tc.SetKeepAlivePeriod(ka)
+			intvl := ka / 3
+			if intvl < time.Second {
+				intvl = time.Second
+			}
+			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: ka, Interval: intvl, Count: 3})
+		} else {
+			tc.SetKeepAlive(false)
 		}
 		tc.SetNoDelay(true)
 	}
-	cc := &clientConn{Conn: c, guard: &protoGuard{n: l.n}, pushLimit: 32 << 20}
-	cc.idleTimeout = l.n.idleTimeout
+	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
+	// The guard applies the idle timeout itself (subscribers are exempt).
+	cc.guard = newProtoGuard(l.n, cc)
 	return cc, nil
 }
 
@@ -341,7 +377,7 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	return true
 }
 
-const protectedModeMsg = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+const protectedModeMsg = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
@@ -383,6 +419,7 @@ func (n *Node) freeClientLocked(cl *Client) {
 // cron runs periodic work at hz: active expiry and housekeeping.
 func (n *Node) cron() {
 	defer n.wg.Done()
+	lastRepl := time.Now()
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
@@ -397,6 +434,13 @@ func (n *Node) cron() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		n.activeExpire(hz)
+		if now := time.Now(); now.Sub(lastRepl) >= time.Second {
+			lastRepl = now
+			n.mu.Lock()
+			n.replCronLocked(now)
+			n.mu.Unlock()
+			n.saveReplState(false)
+		}
 	}
 }
 

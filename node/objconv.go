@@ -28,7 +28,12 @@ type objectEncoder interface {
 //	rdb.KindZSet: func(o rdb.Object, l store.Limits) store.Value { return store.ZSetFromObject(o, l) },
 //
 // A kind without an entry is refused as bad data.
-var fromObject = map[rdb.Kind]func(rdb.Object, store.Limits) store.Value{}
+var fromObject = map[rdb.Kind]func(rdb.Object, store.Limits) store.Value{
+	rdb.KindHash: func(o rdb.Object, l store.Limits) store.Value { return store.HashFromObject(o, l) },
+	rdb.KindSet:  func(o rdb.Object, l store.Limits) store.Value { return store.SetFromObject(o, l) },
+	rdb.KindList: func(o rdb.Object, l store.Limits) store.Value { return store.ListFromObject(o, l) },
+	rdb.KindZSet: func(o rdb.Object, l store.Limits) store.Value { return store.ZSetFromObject(o, l) },
+}
 
 // ValueObject converts a store value to the codec's neutral form, with
 // its current encoding as the encoder's hint.

@@ -10,6 +10,11 @@ import (
 // ErrReplay is wrapped by errors replaying a logged mutation.
 var ErrReplay = errors.New("node: replay failed")
 
+// ErrReplayCommand is also wrapped when the record itself cannot be
+// executed (unknown command, wrong arity, database out of range), as
+// opposed to a command that ran and replied with an error.
+var ErrReplayCommand = errors.New("node: record is not an executable command")
+
 // replayClient is the pseudo-client that replays the write log, as Redis's
 // AOF loading uses a fake client.
 func (n *Node) replayClient() *Client {
@@ -33,19 +38,26 @@ func (n *Node) NewReplayer() *Replayer {
 // propagated again. An error reply from the command is returned as an
 // error wrapping ErrReplay.
 func (r *Replayer) Apply(db int, argv [][]byte) error {
+	return r.ApplyAt(db, argv, time.Now().UnixMilli())
+}
+
+// ApplyAt is Apply with the command's clock (Ctx.Now) set to nowMs, the
+// time the record was originally executed, so TTL arithmetic on replay
+// sees what the command saw.
+func (r *Replayer) ApplyAt(db int, argv [][]byte, nowMs int64) error {
 	n := r.n
 	if db < 0 || db >= len(n.dbs) {
-		return fmt.Errorf("%w: database %d out of range", ErrReplay, db)
+		return fmt.Errorf("%w: %w: database %d out of range", ErrReplay, ErrReplayCommand, db)
 	}
 	if len(argv) == 0 {
-		return fmt.Errorf("%w: empty record", ErrReplay)
+		return fmt.Errorf("%w: %w: empty record", ErrReplay, ErrReplayCommand)
 	}
 	cmd := n.cmds.lookup(argv[0])
 	if cmd == nil {
-		return fmt.Errorf("%w: unknown command %q", ErrReplay, argv[0])
+		return fmt.Errorf("%w: %w: unknown command %q", ErrReplay, ErrReplayCommand, argv[0])
 	}
 	if !arityOK(cmd.Arity, len(argv)) {
-		return fmt.Errorf("%w: wrong number of arguments for %q", ErrReplay, cmd.Name)
+		return fmt.Errorf("%w: %w: wrong number of arguments for %q", ErrReplay, ErrReplayCommand, cmd.Name)
 	}
 	sub := cmd
 	if cmd.Subcommands != nil && len(argv) >= 2 {
@@ -57,9 +69,11 @@ func (r *Replayer) Apply(db int, argv [][]byte) error {
 	r.cl.reply.Reset()
 	wal := n.wal
 	n.wal = nil // replayed records are already in the log
-	c := Ctx{n: n, Cl: r.cl, Cmd: sub, Args: argv, DB: n.dbs[db], R: &r.cl.reply, Now: time.Now().UnixMilli()}
+	n.repl.feedOff = true
+	c := Ctx{n: n, Cl: r.cl, Cmd: sub, Args: argv, DB: n.dbs[db], R: &r.cl.reply, Now: nowMs}
 	sub.Handler(&c)
 	n.wal = wal
+	n.repl.feedOff = false
 	if out := r.cl.reply.Bytes(); len(out) > 0 && out[0] == '-' {
 		return fmt.Errorf("%w: %s: %s", ErrReplay, cmd.Name, strings.TrimSpace(string(out[1:])))
 	}

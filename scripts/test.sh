@@ -15,6 +15,9 @@ if ! need redis-server || ! need redis-cli || ! need redis-benchmark; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 redis-server --version
+# MinIO for the backup tests (built once, pinned; skipped if already there).
+bash scripts/minio.sh install
+export MINIO_BIN="$(bash scripts/minio.sh path)"
 
 export CI="${CI:-}"
 go vet ./...

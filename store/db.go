@@ -36,6 +36,33 @@ type DB struct {
 	// LFULogFactor and LFUDecayTime are lfu-log-factor and lfu-decay-time
 	// (Redis defaults 10 and 1 when zero / negative).
 	LFULogFactor, LFUDecayTime int
+	// views are the active copy-on-write views (snapshot.go).
+	views []*View
+	// Expiry says what reads do with logically expired keys: delete them
+	// (a master), hide them (a replica: it waits for its master's DEL), or
+	// see them (a replica applying its master's stream).
+	Expiry ExpiryMode
+}
+
+// ExpiryMode selects how a DB treats keys whose expire time has passed.
+type ExpiryMode uint8
+
+const (
+	// ExpireDelete removes expired keys on access and in the active cycle
+	// (reporting them through OnExpire), as a Redis master does.
+	ExpireDelete ExpiryMode = iota
+	// ExpireHide reports expired keys as missing but keeps them, and the
+	// active cycle does nothing: a replica's clients do not see them, and
+	// the key goes when the master's DEL arrives.
+	ExpireHide
+	// ExpireIgnore does not check expire times at all: the master's
+	// commands, applied on a replica, see every key the master still has.
+	ExpireIgnore
+)
+
+// expired reports whether e counts as expired under the DB's mode.
+func (db *DB) expired(e *Entry) bool {
+	return e.Expire != 0 && db.Expiry != ExpireIgnore && e.Expire <= db.Now()
 }
 
 // NewDB returns an empty database using now as its clock.
@@ -67,6 +94,7 @@ func (t *slotTable) setVolatile(key string, e *Entry) {
 
 // Peek returns the entry for key without expiry checks.
 func (db *DB) Peek(key string) *Entry {
+	db.beforeAccessKey(key)
 	t := db.tables[slots.KeySlotString(key)]
 	if t == nil {
 		return nil
@@ -89,6 +117,7 @@ func (db *DB) Lookup(key string) *Entry {
 // LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT, SCAN).
 func (db *DB) LookupNoTouch(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -97,8 +126,10 @@ func (db *DB) LookupNoTouch(key string) *Entry {
 	if e == nil {
 		return nil
 	}
-	if e.Expire != 0 && e.Expire <= db.Now() {
-		db.expire(slot, t, key)
+	if db.expired(e) {
+		if db.Expiry == ExpireDelete {
+			db.expire(slot, t, key)
+		}
 		return nil
 	}
 	return e
@@ -109,13 +140,14 @@ func (db *DB) LookupNoTouch(key string) *Entry {
 // read-only replica or while loading).
 func (db *DB) LookupNoExpire(key string) *Entry {
 	e := db.Peek(key)
-	if e == nil || (e.Expire != 0 && e.Expire <= db.Now()) {
+	if e == nil || db.expired(e) {
 		return nil
 	}
 	return e
 }
 
 func (db *DB) expire(slot int, t *slotTable, key string) {
+	db.beforeAccess(slot)
 	if db.OnExpire != nil {
 		// A copy: callers pass keys converted from request bytes, which
 		// then need not escape (no allocation per lookup); expiry is rare.
@@ -148,6 +180,7 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 // its counter, as Redis's dbSetValue does.
 func (db *DB) Set(key string, v Value, expire int64) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.table(slot)
 	if old := t.keys[key]; old != nil {
 		if old.Expire != 0 {
@@ -183,6 +216,7 @@ func (db *DB) Set(key string, v Value, expire int64) *Entry {
 // whether the key exists.
 func (db *DB) SetExpire(key string, expire int64) bool {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return false
@@ -209,6 +243,7 @@ func (db *DB) SetExpire(key string, expire int64) bool {
 // Expired keys count as missing.
 func (db *DB) Delete(key string) *Entry {
 	slot := slots.KeySlotString(key)
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return nil
@@ -217,8 +252,10 @@ func (db *DB) Delete(key string) *Entry {
 	if e == nil {
 		return nil
 	}
-	if e.Expire != 0 && e.Expire <= db.Now() {
-		db.expire(slot, t, key)
+	if db.expired(e) {
+		if db.Expiry == ExpireDelete {
+			db.expire(slot, t, key)
+		}
 		return nil
 	}
 	return db.removeFrom(slot, t, key)
@@ -226,6 +263,7 @@ func (db *DB) Delete(key string) *Entry {
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	db.beforeAccessAll()
 	for i := range db.tables {
 		db.tables[i] = nil
 	}
@@ -243,6 +281,7 @@ func (db *DB) CountInSlot(slot int) int {
 // KeysInSlot calls fn for every key in slot (expired or not) until fn
 // returns false. fn must not modify the DB.
 func (db *DB) KeysInSlot(slot int, fn func(key string, e *Entry) bool) {
+	db.beforeAccess(slot)
 	t := db.tables[slot]
 	if t == nil {
 		return
@@ -272,6 +311,7 @@ func (db *DB) NextNonEmptySlot(from int) int {
 // OnExpire), as Redis's dbRandomKey does on a master, so the loop ends:
 // every round either returns or shrinks the DB.
 func (db *DB) RandomKey() (string, bool) {
+	tries := 100
 	for db.size > 0 {
 		s := db.NextNonEmptySlot(rand.IntN(slots.Count))
 		if s < 0 {
@@ -284,9 +324,16 @@ func (db *DB) RandomKey() (string, bool) {
 				n--
 				continue
 			}
-			if e.Expire != 0 && e.Expire <= db.Now() {
-				db.expire(s, t, k)
-				break
+			if db.expired(e) {
+				if db.Expiry == ExpireDelete {
+					db.expire(s, t, k)
+					break
+				}
+				// A replica keeps expired keys: after enough draws it
+				// returns one, as Redis's dbRandomKey does.
+				if tries--; tries > 0 {
+					break
+				}
 			}
 			return k, true
 		}
@@ -299,7 +346,7 @@ func (db *DB) RandomKey() (string, bool) {
 // volatile keys, stops after about budget of them, and returns how many it
 // removed.
 func (db *DB) ActiveExpireCycle(budget int) int {
-	if db.volatile == 0 {
+	if db.volatile == 0 || db.Expiry != ExpireDelete {
 		return 0
 	}
 	now := db.Now()

@@ -39,6 +39,9 @@ type Entry struct {
 type String struct {
 	B   []byte
 	Raw bool
+	// NotInt marks values Redis creates as plain strings even when they
+	// read as integers (INCRBYFLOAT's result): "embstr"/"raw", never "int".
+	NotInt bool
 }
 
 // Type implements Value.
@@ -46,13 +49,13 @@ func (*String) Type() string { return "string" }
 
 // Clone implements Value.
 func (s *String) Clone() Value {
-	return &String{B: append([]byte(nil), s.B...), Raw: s.Raw}
+	return &String{B: append([]byte(nil), s.B...), Raw: s.Raw, NotInt: s.NotInt}
 }
 
 // Encoding implements Value.
 func (s *String) Encoding() string {
 	if !s.Raw {
-		if len(s.B) <= 20 {
+		if len(s.B) <= 20 && !s.NotInt {
 			if _, ok := ParseStrictInt(s.B); ok {
 				return "int"
 			}

@@ -65,10 +65,24 @@ func runServer(args []string) error {
 		logger.Error("start-up failed", "err", err)
 		return exitError{1}
 	}
-	if err := n.Start(); err != nil {
+	// Persistence starts the listener itself, before loading, so clients
+	// see -LOADING while the dataset is read.
+	mgr, err := startPersistence(n, cfg, logger, nil, ".")
+	if err != nil {
 		logger.Error("start-up failed", "err", err)
+		fmt.Fprintln(os.Stderr, "slotvault: start-up failed:", err)
 		return exitError{1}
 	}
+	// Replication resumes the history the data holds (replication.state in
+	// the data directory), then follows replicaof if configured.
+	n.LoadReplicationState("replication.state", mgr.Log().LastSeq())
+	if err := n.StartReplication(); err != nil {
+		logger.Error("start-up failed", "err", err)
+		n.Close()
+		stopPersistence(n, cfg, mgr, logger)
+		return exitError{1}
+	}
+	bk := startBackup(n, cfg, mgr, logger)
 	if cfg.Pidfile != "" {
 		if err := node.WritePidfile(cfg.Pidfile); err != nil {
 			logger.Warn("failed to write pidfile", "path", cfg.Pidfile, "err", err)
@@ -84,6 +98,8 @@ func runServer(args []string) error {
 	case <-n.Done():
 	}
 	n.Close()
+	bk.stop()
+	stopPersistence(n, cfg, mgr, logger)
 	stopExtensions(logger)
 	logger.Info("slotvault is now ready to exit, bye bye...")
 	return nil

@@ -1,0 +1,440 @@
+package node_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/slotvault/slotvault/internal/testutil"
+)
+
+func TestDiffBitmapSetGetBit(t *testing.T) {
+	d := testutil.NewDiff(t, "proto-max-bulk-len 1mb")
+	d.Run(`
+GETBIT nokey 0
+GETBIT nokey 100
+SETBIT b1 7 1
+GET b1
+GETBIT b1 7
+GETBIT b1 6
+GETBIT b1 8
+SETBIT b1 7 1
+SETBIT b1 7 0
+GET b1
+SETBIT b1 0 1
+SETBIT b1 100 1
+GET b1
+STRLEN b1
+SETBIT b2 0 0
+GET b2
+SETBIT b2 15 0
+GET b2
+SETBIT b1 -1 1
+SETBIT b1 abc 1
+SETBIT b1 1.5 1
+SETBIT b1 " 1" 1
+SETBIT b1 0 2
+SETBIT b1 0 -1
+SETBIT b1 0 abc
+SETBIT b1 0 ""
+SETBIT b1 abc abc
+SETBIT b1 8388607 1
+STRLEN b1
+SETBIT b1 8388608 1
+SETBIT b1 9223372036854775807 1
+SETBIT b1 9223372036854775808 1
+GETBIT b1 8388607
+GETBIT b1 8388608
+GETBIT b1 -1
+GETBIT b1 abc
+GETBIT nokey abc
+SET num 12
+GETBIT num 2
+GETBIT num 3
+GETBIT num 7
+SETBIT num 7 0
+GET num
+SET s "\xff\x00"
+GETBIT s 0
+GETBIT s 8
+SETBIT s 8 1
+GET s
+SETBIT "" 3 1
+GET ""
+SETBIT
+SETBIT a 1
+GETBIT a
+GETBIT a 1 2
+`)
+}
+
+func TestDiffBitmapBitCount(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+BITCOUNT nokey
+BITCOUNT nokey 0 -1
+BITCOUNT nokey a b
+BITCOUNT nokey 0
+BITCOUNT nokey 0 1 BIT
+SET s foobar
+BITCOUNT s
+BITCOUNT s 0 0
+BITCOUNT s 1 1
+BITCOUNT s 0 -1
+BITCOUNT s -1 -1
+BITCOUNT s -2 -1
+BITCOUNT s -1 -2
+BITCOUNT s 2 1
+BITCOUNT s -100 100
+BITCOUNT s 100 200
+BITCOUNT s -100 -50
+BITCOUNT s 0 -100
+BITCOUNT s 5 100
+BITCOUNT s 0 0 BYTE
+BITCOUNT s 1 1 BIT
+BITCOUNT s 5 30 BIT
+BITCOUNT s 5 30 bit
+BITCOUNT s 0 47 BIT
+BITCOUNT s 0 -1 BIT
+BITCOUNT s -8 -1 BIT
+BITCOUNT s -3 -1 BIT
+BITCOUNT s 3 3 BIT
+BITCOUNT s 7 8 BIT
+BITCOUNT s 9 9 BIT
+BITCOUNT s 40 100 BIT
+BITCOUNT s 100 200 BIT
+BITCOUNT s -1 -2 BIT
+BITCOUNT s 10 2 BIT
+BITCOUNT s -100 -90 BIT
+BITCOUNT s 0 -1 FOO
+BITCOUNT s 0
+BITCOUNT s 0 1 2
+BITCOUNT s 0 1 BIT extra
+BITCOUNT s a b
+BITCOUNT s 0 b
+BITCOUNT s 0 1.5
+BITCOUNT s -9223372036854775808 9223372036854775807
+BITCOUNT s -9223372036854775808 9223372036854775807 BIT
+BITCOUNT s 9223372036854775807 -9223372036854775808 BIT
+SET num 12345
+BITCOUNT num
+BITCOUNT num 1 2
+SET empty ""
+BITCOUNT empty
+BITCOUNT empty 0 -1
+BITCOUNT empty 0 -1 BIT
+SET ones "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+BITCOUNT ones
+BITCOUNT ones 3 270 BIT
+BITCOUNT ones 1 -2
+BITCOUNT
+`)
+}
+
+func TestDiffBitmapBitPos(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+BITPOS nokey 0
+BITPOS nokey 1
+BITPOS nokey 1 a
+BITPOS nokey 0 1 2 FOO
+BITPOS nokey 2
+BITPOS nokey a
+SET s "\xff\xf0\x00"
+BITPOS s 0
+BITPOS s 1
+BITPOS s 0 0
+BITPOS s 0 1
+BITPOS s 0 2
+BITPOS s 1 2
+BITPOS s 1 1 1
+BITPOS s 0 0 0
+BITPOS s 0 0 1
+BITPOS s 0 -1
+BITPOS s 1 -1
+BITPOS s 0 -1 -1
+BITPOS s 0 100
+BITPOS s 0 2 1
+BITPOS s 1 0 -1 BIT
+BITPOS s 0 0 -1 BIT
+BITPOS s 0 3 10 BIT
+BITPOS s 0 7 13 BIT
+BITPOS s 0 12 BIT
+BITPOS s 0 5 6 BIT
+BITPOS s 1 5 6 BIT
+BITPOS s 1 12 23 BIT
+BITPOS s 1 13 13 BIT
+BITPOS s 0 13 13 BIT
+BITPOS s 1 -5 -1 BIT
+BITPOS s 0 -5 -1 BIT
+BITPOS s 0 -100 -1 BIT
+BITPOS s 0 100 200 BIT
+BITPOS s 0 1 1 BYTE
+BITPOS s 0 1 1 FOO
+BITPOS s 2
+BITPOS s -1
+BITPOS s 1 a
+BITPOS s 1 0 a
+BITPOS s 1 0 1 BIT x
+SET ones "\xff\xff\xff"
+BITPOS ones 0
+BITPOS ones 0 0
+BITPOS ones 0 0 -1
+BITPOS ones 0 1 2
+BITPOS ones 0 0 23 BIT
+BITPOS ones 0 3 BIT
+BITPOS ones 0 3 20 BIT
+BITPOS ones 1 3 20 BIT
+BITPOS ones 0 16 23 BIT
+SET zeros "\x00\x00\x00"
+BITPOS zeros 1
+BITPOS zeros 0
+BITPOS zeros 1 0 -1
+BITPOS zeros 1 4 BIT
+BITPOS zeros 1 4 19 BIT
+BITPOS zeros 0 4 19 BIT
+SET empty ""
+BITPOS empty 0
+BITPOS empty 1
+BITPOS empty 0 0
+BITPOS empty 0 0 -1 BIT
+SET num 12
+BITPOS num 1
+BITPOS num 0
+BITPOS num 1 1
+SET mixed "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"
+BITPOS mixed 1
+BITPOS mixed 0 16
+BITPOS mixed 0 17
+BITPOS mixed 0 17 -2
+BITPOS mixed 1 9 200 BIT
+BITPOS mixed 0 135 230 BIT
+BITPOS mixed 0 136 230 BIT
+BITPOS mixed 0 -9223372036854775808 9223372036854775807 BIT
+BITPOS
+BITPOS a
+`)
+}
+
+func TestDiffBitmapBitOp(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+SET a "\xff\x0f\x00"
+SET b "\xf0"
+SET c "abc"
+BITOP AND dest a b
+GET dest
+BITOP OR dest a b
+GET dest
+BITOP XOR dest a b
+GET dest
+BITOP NOT dest a
+GET dest
+BITOP NOT dest b
+GET dest
+BITOP and dest a b c
+GET dest
+BITOP or dest a b c nokey
+GET dest
+BITOP xor dest a b c nokey a
+GET dest
+BITOP AND dest a nokey
+GET dest
+BITOP OR dest nokey
+GET dest
+BITOP NOT dest nokey
+GET dest
+BITOP NOT dest a b
+BITOP NOT dest
+BITOP FOO dest a
+BITOP ANDX dest a
+BITOP AND dest
+BITOP
+SET e ""
+BITOP OR dest e
+GET dest
+BITOP OR dest2 e nokey
+GET dest2
+SET num 123
+BITOP NOT dest num
+GET dest
+BITOP XOR a a b
+GET a
+SETEX ttl 100 x
+BITOP OR ttl b
+GET ttl
+SET long1 "0123456789012345678901234567890123456789012345678901234567890123456789"
+SET long2 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+BITOP AND dl long1 long2
+GET dl
+BITOP OR dl long1 long2
+GET dl
+BITOP XOR dl long1 long2 long1
+GET dl
+BITOP NOT dl long2
+GET dl
+`)
+}
+
+func TestDiffBitmapBitField(t *testing.T) {
+	d := testutil.NewDiff(t, "proto-max-bulk-len 1mb")
+	d.Run(`
+BITFIELD nokey
+BITFIELD nokey GET u8 0
+BITFIELD_RO nokey GET i8 0
+BITFIELD bf SET u8 0 255
+GET bf
+BITFIELD bf GET u8 0 GET i8 0 GET u4 0 GET i4 4 GET u1 7 GET i1 7
+BITFIELD bf SET i8 8 -1 GET u16 0 GET i16 0
+BITFIELD bf SET u8 #2 100 GET u8 #2 GET u8 16
+BITFIELD bf INCRBY u2 100 1 OVERFLOW SAT INCRBY i4 0 1
+BITFIELD bf INCRBY u8 0 1
+BITFIELD bf OVERFLOW WRAP INCRBY u8 0 255
+BITFIELD bf OVERFLOW SAT INCRBY u8 0 300
+BITFIELD bf OVERFLOW SAT INCRBY u8 0 -300
+BITFIELD bf OVERFLOW FAIL INCRBY u8 0 300 GET u8 0
+BITFIELD bf OVERFLOW FAIL INCRBY u8 0 -300
+BITFIELD bf OVERFLOW FAIL INCRBY u8 0 -1 INCRBY u8 0 -255
+BITFIELD bf OVERFLOW wrap INCRBY i8 0 127 INCRBY i8 0 1 INCRBY i8 0 -1
+BITFIELD bf OVERFLOW sat INCRBY i8 0 127 INCRBY i8 0 1000 INCRBY i8 0 -1000
+BITFIELD bf OVERFLOW fail INCRBY i8 0 127 INCRBY i8 0 -200
+BITFIELD bf OVERFLOW WRAP SET i8 0 200 GET i8 0
+BITFIELD bf OVERFLOW SAT SET i8 0 200 GET i8 0
+BITFIELD bf OVERFLOW SAT SET i8 0 -200 GET i8 0
+BITFIELD bf OVERFLOW FAIL SET i8 0 200 GET i8 0
+BITFIELD bf OVERFLOW WRAP SET u8 0 -1 GET u8 0
+BITFIELD bf OVERFLOW SAT SET u8 0 -1 GET u8 0
+BITFIELD bf OVERFLOW FAIL SET u8 0 -1 GET u8 0
+BITFIELD bf OVERFLOW SAT SET u8 0 256 GET u8 0
+BITFIELD bf SET i64 0 -9223372036854775808 GET i64 0 GET u63 0 GET u63 1
+BITFIELD bf INCRBY i64 0 -1 GET i64 0
+BITFIELD bf OVERFLOW SAT INCRBY i64 0 -1 INCRBY i64 0 -9223372036854775808
+BITFIELD bf OVERFLOW FAIL INCRBY i64 0 -1
+BITFIELD bf OVERFLOW SAT SET i64 0 9223372036854775807 INCRBY i64 0 1 INCRBY i64 0 9223372036854775807
+BITFIELD bf OVERFLOW WRAP SET i64 0 9223372036854775807 INCRBY i64 0 1 INCRBY i64 0 9223372036854775807
+BITFIELD bf OVERFLOW FAIL SET i64 0 9223372036854775807 INCRBY i64 0 1 INCRBY i64 0 -9223372036854775808
+BITFIELD bf OVERFLOW SAT SET u63 0 9223372036854775807 INCRBY u63 0 1 INCRBY u63 0 -9223372036854775808
+BITFIELD bf OVERFLOW WRAP SET u63 0 9223372036854775807 INCRBY u63 0 1 INCRBY u63 0 -1
+BITFIELD bf OVERFLOW WRAP SET u63 0 0 INCRBY u63 0 -1 INCRBY u63 0 -9223372036854775808
+BITFIELD bf OVERFLOW FAIL SET u63 0 0 INCRBY u63 0 -1 INCRBY u63 0 9223372036854775807
+BITFIELD bf SET u1 0 1 SET u1 1 2 SET i1 2 -1 SET i1 3 1 GET i1 3 GET u1 1
+BITFIELD bf OVERFLOW SAT SET i1 0 1 SET i1 0 -5 INCRBY i1 0 -1 INCRBY u1 0 5
+BITFIELD bf SET u7 3 100 SET i13 5 -3000 GET i13 5 GET u7 3 GET i32 1 GET u31 3
+BITFIELD bf GET u8 1000 GET i64 1000 GET u63 7999
+BITFIELD bf SET u8 #0 1 SET u8 #1 2 SET u8 #2 3 GET u16 #0 GET u16 #1
+BITFIELD bf GET u64 0
+BITFIELD bf GET i65 0
+BITFIELD bf GET u0 0
+BITFIELD bf GET i0 0
+BITFIELD bf GET x8 0
+BITFIELD bf GET u 0
+BITFIELD bf GET "" 0
+BITFIELD bf GET U8 0
+BITFIELD bf GET u-8 0
+BITFIELD bf GET u08 0
+BITFIELD bf GET u8 -1
+BITFIELD bf GET u8 abc
+BITFIELD bf GET u8 #
+BITFIELD bf GET u8 #-1
+BITFIELD bf GET u8 #abc
+BITFIELD bf GET u8 ##1
+BITFIELD bf GET u8 8388607
+BITFIELD bf GET u8 8388608
+BITFIELD bf GET u8 #1048575
+BITFIELD bf GET u8 #1048576
+BITFIELD bf GET u8 #1152921504606846976
+BITFIELD bf SET u8 8388608 1
+BITFIELD bf SET u8 0
+BITFIELD bf SET u8 0 abc
+BITFIELD bf INCRBY u8 0
+BITFIELD bf INCRBY u8 0 1.5
+BITFIELD bf GET u8
+BITFIELD bf GET
+BITFIELD bf OVERFLOW
+BITFIELD bf OVERFLOW FOO GET u8 0
+BITFIELD bf FOO u8 0
+BITFIELD bf GET u8 0 FOO
+BITFIELD bf GET u8 0 SET u8 0 1 FOO
+GET bf
+BITFIELD bf OVERFLOW SAT
+BITFIELD bf OVERFLOW SAT OVERFLOW WRAP INCRBY u8 0 255
+BITFIELD bf set U8 0 1
+BITFIELD bf get u8 0 incrby u8 0 1 overflow fail
+BITFIELD_RO bf GET u8 0 GET i16 8
+BITFIELD_RO bf GET u8 0 SET u8 0 1
+BITFIELD_RO bf INCRBY u8 0 1
+BITFIELD_RO bf OVERFLOW SAT GET u8 0
+BITFIELD_RO bf SET u8 0 abc
+BITFIELD_RO bf GET u64 0 SET u8 0 1
+BITFIELD_RO bf FOO
+BITFIELD_RO bf
+GET bf
+BITFIELD nb2 OVERFLOW FAIL INCRBY u8 100 300
+GET nb2
+BITFIELD nb3 SET u8 16 0
+GET nb3
+BITFIELD nb4 GET u8 16
+GET nb4
+SET num 123
+BITFIELD num GET u8 0 GET u8 8 GET u8 16 GET u8 24
+BITFIELD num SET u8 24 65
+GET num
+BITFIELD
+BITFIELD_RO
+`)
+}
+
+// TestDiffBitmapRandomBitfield drives many BITFIELD operations of every
+// width at unaligned offsets.
+func TestDiffBitmapRandomBitfield(t *testing.T) {
+	d := testutil.NewDiff(t)
+	seed := uint64(42)
+	next := func() uint64 {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		return seed >> 11
+	}
+	ows := []string{"WRAP", "SAT", "FAIL"}
+	for i := 0; i < 300; i++ {
+		sign := "u"
+		maxBits := uint64(63)
+		if next()%2 == 0 {
+			sign = "i"
+			maxBits = 64
+		}
+		bits := next()%maxBits + 1
+		typ := sign + strconv.FormatUint(bits, 10)
+		off := strconv.FormatUint(next()%200, 10)
+		val := strconv.FormatInt(int64(next())-int64(1<<52), 10)
+		if next()%3 == 0 {
+			val = strconv.FormatInt(int64(next()%256)-128, 10)
+		}
+		ow := ows[next()%3]
+		switch next() % 3 {
+		case 0:
+			d.Do("BITFIELD", "rb", "OVERFLOW", ow, "SET", typ, off, val, "GET", typ, off)
+		case 1:
+			d.Do("BITFIELD", "rb", "OVERFLOW", ow, "INCRBY", typ, off, val, "GET", typ, off)
+		default:
+			d.Do("BITFIELD_RO", "rb", "GET", typ, off)
+		}
+	}
+	d.Do("GET", "rb")
+	for i := 0; i < 100; i++ {
+		start := strconv.FormatInt(int64(next()%400)-200, 10)
+		end := strconv.FormatInt(int64(next()%400)-200, 10)
+		d.Do("BITCOUNT", "rb", start, end, "BIT")
+		d.Do("BITCOUNT", "rb", start, end)
+		d.Do("BITPOS", "rb", "0", start, end, "BIT")
+		d.Do("BITPOS", "rb", "1", start, end, "BIT")
+		d.Do("BITPOS", "rb", "0", start, end)
+		d.Do("BITPOS", "rb", "1", start)
+		d.Do("BITPOS", "rb", "0", start, end, "BYTE")
+	}
+}
+
+func TestDiffBitmapWrongArity(t *testing.T) {
+	d := testutil.NewDiff(t)
+	for _, cmd := range []string{"SETBIT", "GETBIT", "BITCOUNT", "BITPOS", "BITOP", "BITFIELD", "BITFIELD_RO"} {
+		d.Do(cmd)
+		d.Do(cmd, "k")
+	}
+}
