@@ -263,6 +263,7 @@ func (n *Node) Start() error {
 			srv.Serve(wl)
 		}()
 	}
+	processGC.start()
 	n.wg.Add(1)
 	go n.cron()
 	return nil
@@ -423,6 +424,7 @@ func (n *Node) cron() {
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
+		processGC.setMaxMemory(n.cfg.MaxMemory)
 		n.syncAccessPolicyLocked()
 		n.mu.Unlock()
 		if hz <= 0 {
