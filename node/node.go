@@ -263,6 +263,7 @@ func (n *Node) Start() error {
 			srv.Serve(wl)
 		}()
 	}
+	n.applyIOThreads()
 	processGC.start()
 	n.wg.Add(1)
 	go n.cron()

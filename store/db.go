@@ -18,6 +18,11 @@ type slotTable struct {
 // DB is one logical database.
 type DB struct {
 	tables [slots.Count]*slotTable
+	// keyMaps[s] is tables[s].keys (nil for an empty slot), so that a
+	// lookup goes from the slot straight to its map: one dependent memory
+	// load fewer on the hot path, which measurably matters for a keyspace
+	// larger than the CPU caches (docs/benchmarks.md).
+	keyMaps [slots.Count]map[string]*Entry
 	size   int
 	// nonEmpty counts slots holding at least one key.
 	nonEmpty int
@@ -81,6 +86,7 @@ func (db *DB) table(slot int) *slotTable {
 	if t == nil {
 		t = &slotTable{keys: make(map[string]*Entry)}
 		db.tables[slot] = t
+		db.keyMaps[slot] = t.keys
 	}
 	return t
 }
@@ -95,11 +101,7 @@ func (t *slotTable) setVolatile(key string, e *Entry) {
 // Peek returns the entry for key without expiry checks.
 func (db *DB) Peek(key string) *Entry {
 	db.beforeAccessKey(key)
-	t := db.tables[slots.KeySlotString(key)]
-	if t == nil {
-		return nil
-	}
-	return t.keys[key]
+	return db.keyMaps[slots.KeySlotString(key)][key]
 }
 
 // Lookup returns the live entry for key, removing it first if it has
@@ -118,17 +120,13 @@ func (db *DB) Lookup(key string) *Entry {
 func (db *DB) LookupNoTouch(key string) *Entry {
 	slot := slots.KeySlotString(key)
 	db.beforeAccess(slot)
-	t := db.tables[slot]
-	if t == nil {
-		return nil
-	}
-	e := t.keys[key]
+	e := db.keyMaps[slot][key]
 	if e == nil {
 		return nil
 	}
 	if db.expired(e) {
 		if db.Expiry == ExpireDelete {
-			db.expire(slot, t, key)
+			db.expire(slot, db.tables[slot], key)
 		}
 		return nil
 	}
@@ -170,6 +168,7 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 	if len(t.keys) == 0 {
 		db.nonEmpty--
 		db.tables[slot] = nil
+		db.keyMaps[slot] = nil
 	}
 	return e
 }
@@ -266,6 +265,7 @@ func (db *DB) Flush() {
 	db.beforeAccessAll()
 	for i := range db.tables {
 		db.tables[i] = nil
+		db.keyMaps[i] = nil
 	}
 	db.size, db.nonEmpty, db.volatile = 0, 0, 0
 }
