@@ -263,7 +263,6 @@ func (n *Node) Start() error {
 			srv.Serve(wl)
 		}()
 	}
-	n.applyIOThreads()
 	processGC.start()
 	n.wg.Add(1)
 	go n.cron()
