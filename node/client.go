@@ -46,6 +46,14 @@ type Client struct {
 	// ctx is the context of the command being executed, reused from one
 	// command to the next (guarded by n.mu while in use).
 	ctx Ctx
+	// Durability of the current pipelined batch (connection goroutine):
+	// the highest write-log sequence its writes produced, the number of
+	// reply bytes queued in redcon's buffer so far, and where the first
+	// write's reply starts.
+	pendSeq     uint64
+	batchBytes  int
+	pendMark    int
+	pendReplies int
 
 	// MULTI state (connection goroutine, read under n.mu by EXEC).
 	inMulti    bool

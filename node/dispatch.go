@@ -8,7 +8,11 @@ import (
 	"github.com/tidwall/redcon"
 )
 
-// serveRESP is redcon's handler: one request from one client.
+// serveRESP is redcon's handler: one request from one client. Replies
+// collect in redcon's buffer, which it sends when the batch of pipelined
+// requests read together is done; before that, finishBatch waits (once for
+// the whole batch) until the batch's writes are durable under the fsync
+// policy, so no reply acknowledges a write the log could still lose.
 func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 	cl, _ := conn.Context().(*Client)
 	if cl == nil || len(rc.Args) == 0 {
@@ -25,13 +29,53 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 	if cl.reply.Len() > 0 {
 		n.stats.NetOutputBytes.Add(int64(cl.reply.Len()))
 		conn.WriteRaw(cl.reply.Bytes())
+		cl.batchBytes += cl.reply.Len()
+		if cl.pendSeq > 0 {
+			cl.pendReplies++
+		}
 	}
 	if cl.reply.Len() > 64<<10 {
 		cl.reply.b = nil
 	}
+	if cl.closing || len(conn.PeekPipeline()) == 0 {
+		n.finishBatch(conn, cl)
+	}
 	if cl.closing {
 		conn.Close()
 	}
+}
+
+// finishBatch runs after the last request of a pipelined batch: it waits
+// for the batch's writes to be durable. If the write log failed, every
+// reply from the first write of the batch on is replaced by a -MISCONF
+// error (one per reply, so the client stays in step), as those writes
+// were not acknowledged.
+func (n *Node) finishBatch(conn redcon.Conn, cl *Client) {
+	seq, mark, count := cl.pendSeq, cl.pendMark, cl.pendReplies
+	cl.pendSeq, cl.pendMark, cl.batchBytes, cl.pendReplies = 0, 0, 0, 0
+	if seq == 0 || n.wal == nil {
+		return
+	}
+	err := n.wal.Wait(seq)
+	if err == nil {
+		return
+	}
+	w := redcon.BaseWriter(conn)
+	if w == nil {
+		conn.Close()
+		return
+	}
+	buf := w.Buffer()
+	if mark > len(buf) {
+		conn.Close()
+		return
+	}
+	buf = buf[:mark]
+	msg := "-MISCONF Errors writing to the AOF file: " + strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error()) + "\r\n"
+	for i := 0; i < count; i++ {
+		buf = append(buf, msg...)
+	}
+	w.SetBuffer(buf)
 }
 
 // execute runs one request through the checks Redis applies (existence,
@@ -129,7 +173,6 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 	start := time.Now()
 	c := &cl.ctx
 	*c = Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: start.UnixMilli(), deferOK: true, prop: c.prop[:0]}
-	mark := r.Len()
 	offBefore := n.repl.offset
 	n.cmdTime = c.Now
 	seq := n.callAtLocked(c, cmd, start)
@@ -147,11 +190,13 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		seq = n.waitBlocked(cl, bs)
 	}
 	if seq > 0 && n.wal != nil {
-		if err := n.wal.Wait(seq); err != nil {
-			// The write is applied in memory but may not be durable: it must
-			// not be acknowledged.
-			r.Truncate(mark)
-			r.Error("MISCONF Errors writing to the AOF file: " + err.Error())
+		// Durability is awaited once per batch (finishBatch), before any
+		// reply of the batch is sent.
+		if cl.pendSeq == 0 {
+			cl.pendMark = cl.batchBytes
+		}
+		if seq > cl.pendSeq {
+			cl.pendSeq = seq
 		}
 	}
 }

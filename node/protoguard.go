@@ -96,6 +96,10 @@ type guardLimits struct {
 // enforces Redis's limits (proto-max-bulk-len, client-query-buffer-limit,
 // inline and multibulk sizes) with Redis's "Protocol error" texts.
 type protoGuard struct {
+	// callerDeadlines is set (before the connection is handed to another
+	// goroutine) when the owner sets read deadlines itself, as a replica
+	// link does for repl-timeout; the guard then leaves them alone.
+	callerDeadlines bool
 	n  *Node
 	cl *Client
 	// w receives protocol error replies; it is the client's serialised
@@ -345,7 +349,9 @@ func (g *protoGuard) fill(conn net.Conn) error {
 		copy(nb, g.in)
 		g.in = nb
 	}
-	if g.lim.idle > 0 {
+	if g.callerDeadlines {
+		// The connection's owner (a replica link) manages deadlines.
+	} else if g.lim.idle > 0 {
 		conn.SetReadDeadline(time.Now().Add(g.lim.idle))
 	} else {
 		conn.SetReadDeadline(time.Time{})

@@ -497,6 +497,9 @@ func (n *Node) startSyncLocked(c *Ctx, psync bool) {
 		})
 	}
 	cl.netConn.idleTimeout = nil
+	if cl.netConn.guard != nil {
+		cl.netConn.guard.callerDeadlines = true
+	}
 	rl.dc = cl.conn.Detach()
 	r.replicas = append(r.replicas, rl)
 	n.wg.Add(2)

@@ -89,14 +89,52 @@ func (c *Cut) CloseLocked() {
 func (c *Cut) Delivered() int64 { return c.keys.Load() }
 
 // snapshotJob writes one Cut into the snapshot store.
+//
+// A background job keeps the node lock short: a slot delivered under the
+// lock (by the job's own step or by a command touching a pending slot) is
+// not encoded there; its values are cloned into held, which the job's
+// goroutine encodes and writes outside the lock. Cloning a value is several
+// times cheaper than encoding it (no RDB encoding, CRC64 or Pebble batch
+// work under the lock). held is bounded (heldMaxEntries / heldMaxBytes);
+// past that, slots are encoded inline as SAVE does, so memory stays bounded
+// even when commands outrun the job.
 type snapshotJob struct {
-	cut *Cut
-	w   *snapshotWriter
+	cut   *Cut
+	w     *snapshotWriter
+	codec Codec
 	// err is the first encoding or write error; guarded by the node lock.
 	err error
 	// inlineLimit is the batch size above which a command that triggered
 	// a slot delivery writes the batch itself (bounding memory).
 	inlineLimit int
+	// deferEncode enables held (background jobs only).
+	deferEncode bool
+	held        []heldEntry
+	heldBytes   int
+}
+
+// heldEntry is one key cloned under the node lock, to be encoded outside.
+type heldEntry struct {
+	db, slot int
+	key      string
+	expire   int64
+	v        store.Value
+}
+
+const (
+	heldMaxEntries = 64 << 10
+	heldMaxBytes   = 8 << 20
+)
+
+// heldSize estimates the memory a cloned value holds.
+func heldSize(key string, v store.Value) int {
+	n := len(key) + 64
+	if s, ok := v.(*store.String); ok {
+		n += len(s.B)
+	} else {
+		n += 256
+	}
+	return n
 }
 
 // beginSnapshotLocked starts a snapshot at seq. Node lock held.
@@ -105,9 +143,14 @@ func beginSnapshotLocked(host Host, codec Codec, st *SnapshotStore, seq uint64, 
 	if err != nil {
 		return nil, fmt.Errorf("persistence: start snapshot: %w", err)
 	}
-	j := &snapshotJob{w: w, inlineLimit: 8 << 20}
+	j := &snapshotJob{w: w, codec: codec, inlineLimit: 8 << 20}
 	j.cut = NewCutLocked(host, seq, func(db, slot int, key string, e *store.Entry) {
 		if j.err != nil {
+			return
+		}
+		if j.deferEncode && len(j.held) < heldMaxEntries && j.heldBytes < heldMaxBytes {
+			j.held = append(j.held, heldEntry{db, slot, key, e.Expire, e.Value.Clone()})
+			j.heldBytes += heldSize(key, e.Value)
 			return
 		}
 		p, err := codec.Encode(e.Value)
@@ -126,15 +169,27 @@ func beginSnapshotLocked(host Host, codec Codec, st *SnapshotStore, seq uint64, 
 }
 
 // runBackground serialises the cut slot by slot, taking the node lock per
-// step, and writes the batches outside the lock. It returns the manifest.
+// step to clone a few slots, and encodes and writes them outside the lock.
+// It returns the manifest.
 func (j *snapshotJob) runBackground(host Host, stepKeys int, nowMs func() int64) (Manifest, error) {
+	bg := j.w.fork()
+	var spare []heldEntry
+	fail := func(err error) (Manifest, error) {
+		host.WithLock(func() { j.cut.CloseLocked() })
+		bg.batch.Close()
+		j.w.abort()
+		return Manifest{}, err
+	}
+	host.WithLock(func() { j.deferEncode = true })
 	for {
 		var more bool
 		var b *pebble.Batch
+		var held []heldEntry
 		var err error
 		host.WithLock(func() {
 			more = j.cut.StepLocked(stepKeys)
 			b = j.w.takeBatch()
+			held, j.held, j.heldBytes = j.held, spare[:0], 0
 			err = j.err
 			if err != nil {
 				j.cut.CloseLocked()
@@ -142,18 +197,38 @@ func (j *snapshotJob) runBackground(host Host, stepKeys int, nowMs func() int64)
 		})
 		if err != nil {
 			b.Close()
+			bg.batch.Close()
 			j.w.abort()
 			return Manifest{}, err
 		}
 		if err := commitBatch(b); err != nil {
-			host.WithLock(func() { j.cut.CloseLocked() })
-			j.w.abort()
-			return Manifest{}, fmt.Errorf("persistence: write snapshot: %w", err)
+			return fail(fmt.Errorf("persistence: write snapshot: %w", err))
 		}
+		for i := range held {
+			h := &held[i]
+			p, err := j.codec.Encode(h.v)
+			if err != nil {
+				return fail(fmt.Errorf("persistence: encode key %q: %w", h.key, err))
+			}
+			bg.add(h.db, h.slot, h.key, h.expire, p)
+			if bg.pending() > j.inlineLimit {
+				if err := commitBatch(bg.takeBatch()); err != nil {
+					return fail(fmt.Errorf("persistence: write snapshot: %w", err))
+				}
+			}
+		}
+		if err := commitBatch(bg.takeBatch()); err != nil {
+			return fail(fmt.Errorf("persistence: write snapshot: %w", err))
+		}
+		clear(held) // drop the clones now, not when the slice is reused
+		spare = held[:0]
 		if !more {
 			break
 		}
 	}
+	bg.batch.Close()
+	// The view has delivered everything: nothing touches j.w any more.
+	j.w.merge(bg)
 	m, err := j.w.finish(nowMs())
 	if err != nil {
 		j.w.abort()

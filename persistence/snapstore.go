@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -33,6 +34,9 @@ type Manifest struct {
 type SnapshotStore struct {
 	db  *pebble.DB
 	dir string
+	// compactions are the background compactions Prune starts; Close
+	// waits for them (Pebble panics on a compaction of a closed DB).
+	compactions sync.WaitGroup
 }
 
 type quietLogger struct{}
@@ -60,7 +64,10 @@ func OpenSnapshotStore(fs vfs.FS, dir string) (*SnapshotStore, error) {
 }
 
 // Close closes the store.
-func (s *SnapshotStore) Close() error { return s.db.Close() }
+func (s *SnapshotStore) Close() error {
+	s.compactions.Wait()
+	return s.db.Close()
+}
 
 func manifestKey(id uint64) []byte {
 	k := make([]byte, 9)
@@ -216,7 +223,11 @@ func (s *SnapshotStore) Prune(keep int) error {
 	}
 	// Reclaim the space of deleted ranges in the background of Pebble.
 	oldest := c[len(c)-1].ID
-	go s.db.Compact(dataPrefix(oldest), dataPrefix(c[keep-1].ID), false)
+	s.compactions.Add(1)
+	go func() {
+		defer s.compactions.Done()
+		s.db.Compact(dataPrefix(oldest), dataPrefix(c[keep-1].ID), false)
+	}()
 	return s.db.Flush()
 }
 
@@ -313,6 +324,22 @@ func (w *snapshotWriter) add(db, slot int, key string, expire int64, payload []b
 	w.m.Keys++
 	w.m.Bytes += int64(len(w.kbuf) + len(w.vbuf))
 	w.batch.Set(w.kbuf, w.vbuf, nil)
+}
+
+// fork returns a writer for the same snapshot with its own batch and
+// counters, for encoding outside the node lock; merge adds its counters
+// back before finish.
+func (w *snapshotWriter) fork() *snapshotWriter {
+	f := &snapshotWriter{store: w.store, batch: w.store.db.NewBatch()}
+	f.m.ID = w.m.ID
+	return f
+}
+
+// merge adds the counters of a forked writer (the sum is order-independent).
+func (w *snapshotWriter) merge(f *snapshotWriter) {
+	w.m.Keys += f.m.Keys
+	w.m.Bytes += f.m.Bytes
+	w.m.Sum += f.m.Sum
 }
 
 // pending returns the size of the batch not yet written.

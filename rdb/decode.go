@@ -371,7 +371,19 @@ func (r *reader) list(t Type) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	var l [][]byte
+	// Read and validate every node first, then copy all elements into
+	// one exactly sized list (see "Decoding cost" in doc.go). A node takes
+	// at least 2 bytes of input, so nodes is bounded by the input.
+	type node struct {
+		b     []byte
+		plain bool
+	}
+	walk := walkListpack
+	if t == TypeListQuicklist {
+		walk = walkZiplist
+	}
+	var nodes []node
+	var size elemSize
 	for i := uint64(0); i < n; i++ {
 		container := uint64(containerPacked)
 		if t == TypeListQuicklist2 {
@@ -389,25 +401,26 @@ func (r *reader) list(t Type) (Object, error) {
 			return Object{}, err
 		}
 		if container == containerPlain {
-			l = append(l, b)
-			continue
-		}
-		var elems [][]byte
-		if t == TypeListQuicklist {
-			elems, err = parseZiplist(b)
-		} else {
-			elems, err = parseListpack(b)
-		}
-		if err != nil {
+			size.n++
+		} else if err := walk(b, size.add); err != nil {
 			return Object{}, err
 		}
 		// Redis skips empty nodes rather than failing the load.
-		l = append(l, elems...)
+		nodes = append(nodes, node{b: b, plain: container == containerPlain})
 	}
-	if len(l) == 0 {
+	if size.n == 0 {
 		return Object{}, ErrEmpty
 	}
-	return Object{Kind: KindList, List: l}, nil
+	e := newElemBuf(nil, size)
+	for _, nd := range nodes {
+		if nd.plain {
+			// The blob is the decoder's own copy: the element owns it.
+			e.out = append(e.out, nd.b)
+		} else if err := walk(nd.b, e.add); err != nil {
+			return Object{}, err // not reached: the node was validated
+		}
+	}
+	return Object{Kind: KindList, List: e.out}, nil
 }
 
 func setObject(m [][]byte) (Object, error) {

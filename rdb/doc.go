@@ -72,4 +72,15 @@
 // wrapping ErrCorrupt, and never panics (FuzzDecode). As in Redis, the
 // object is read from the whole payload: bytes after it are ignored, and
 // an object that runs into the footer takes footer bytes as its data.
+//
+// Decoding work and memory are linear in the payload, but the factor is
+// large: an LZF back reference of 3 bytes stands for up to 264, and a
+// listpack or ziplist entry takes 2 bytes, so one payload byte can carry
+// some 44 list elements (as a DUMP of a long list of small repeated values
+// legitimately does). The decoder therefore never does more than constant
+// work per expanded byte, and collects the elements of each compact
+// container (and of a whole quicklist) in two passes: the first validates
+// and measures, the second copies the elements into one exactly sized
+// backing array, so an element costs its bytes plus its slice header and
+// nothing is reallocated while growing.
 package rdb

@@ -38,19 +38,22 @@ func buildIntset(vals []int64) []byte {
 	return b
 }
 
-func parseIntset(b []byte) ([][]byte, error) {
+func parseIntset(b []byte) ([][]byte, error) { return collect(b, walkIntset) }
+
+// walkIntset validates an intset (width, length, strictly ascending
+// values) and calls fn for each value.
+func walkIntset(b []byte, fn elemFunc) error {
 	if len(b) < 8 {
-		return nil, corrupt("intset too short")
+		return corrupt("intset too short")
 	}
 	width := int(le32(b))
 	n := uint64(le32(b[4:]))
 	if width != 2 && width != 4 && width != 8 {
-		return nil, corrupt("intset bad encoding")
+		return corrupt("intset bad encoding")
 	}
 	if uint64(len(b)-8) != n*uint64(width) {
-		return nil, corrupt("intset length mismatch")
+		return corrupt("intset length mismatch")
 	}
-	out := make([][]byte, 0, n)
 	var last int64
 	for i := 0; i < int(n); i++ {
 		d := b[8+i*width:]
@@ -64,10 +67,10 @@ func parseIntset(b []byte) ([][]byte, error) {
 			v = int64(le64(d))
 		}
 		if i > 0 && v <= last {
-			return nil, corrupt("intset not sorted or has duplicates")
+			return corrupt("intset not sorted or has duplicates")
 		}
 		last = v
-		out = append(out, itoa(v))
+		fn(nil, v, true)
 	}
-	return out, nil
+	return nil
 }

@@ -122,20 +122,23 @@ func backlenSize(l int) int {
 // parseListpack returns the elements of a listpack, integers rendered in
 // decimal. It validates the header, every entry's bounds and back-length,
 // and the terminator.
-func parseListpack(b []byte) ([][]byte, error) {
+func parseListpack(b []byte) ([][]byte, error) { return collect(b, walkListpack) }
+
+// walkListpack validates a listpack and calls fn for each element in order:
+// a string (s, aliasing b) or, when isInt, the integer v.
+func walkListpack(b []byte, fn elemFunc) error {
 	if len(b) < lpHeaderSize+1 {
-		return nil, corrupt("listpack too short")
+		return corrupt("listpack too short")
 	}
 	if int(le32(b)) != len(b) || b[len(b)-1] != lpEOF {
-		return nil, corrupt("listpack header or terminator mismatch")
+		return corrupt("listpack header or terminator mismatch")
 	}
 	count := int(le16(b[4:]))
-	var out [][]byte
+	n := 0
 	p := lpHeaderSize
 	end := len(b) - 1
 	for p < end {
 		enc := b[p]
-		var elem []byte
 		var hdr, data int
 		var iv int64
 		isInt := true
@@ -147,7 +150,7 @@ func parseListpack(b []byte) ([][]byte, error) {
 			hdr, data, isInt = 1, int(enc&0x3F), false
 		case enc&0xE0 == 0xC0:
 			if !need(2) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			u := int64(enc&0x1F)<<8 | int64(b[p+1])
 			if u >= 1<<12 {
@@ -156,66 +159,77 @@ func parseListpack(b []byte) ([][]byte, error) {
 			hdr, iv = 2, u
 		case enc&0xF0 == 0xE0:
 			if !need(2) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			hdr, data, isInt = 2, int(enc&0x0F)<<8|int(b[p+1]), false
 		case enc == 0xF0:
 			if !need(5) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			l := le32(b[p+1:])
 			if uint64(l) > uint64(end-p) {
-				return nil, corrupt("listpack string overflows")
+				return corrupt("listpack string overflows")
 			}
 			hdr, data, isInt = 5, int(l), false
 		case enc == 0xF1:
 			if !need(3) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			hdr, iv = 3, int64(int16(le16(b[p+1:])))
 		case enc == 0xF2:
 			if !need(4) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			u := uint32(b[p+1]) | uint32(b[p+2])<<8 | uint32(b[p+3])<<16
 			hdr, iv = 4, int64(int32(u<<8)>>8)
 		case enc == 0xF3:
 			if !need(5) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			hdr, iv = 5, int64(int32(le32(b[p+1:])))
 		case enc == 0xF4:
 			if !need(9) {
-				return nil, corrupt("listpack truncated entry")
+				return corrupt("listpack truncated entry")
 			}
 			hdr, iv = 9, int64(le64(b[p+1:]))
 		default:
-			return nil, corrupt("listpack bad encoding byte")
+			return corrupt("listpack bad encoding byte")
 		}
 		l := hdr + data
 		bl := backlenSize(l)
 		if l+bl > end-p {
-			return nil, corrupt("listpack entry overflows")
-		}
-		if isInt {
-			elem = itoa(iv)
-		} else {
-			elem = append([]byte(nil), b[p+hdr:p+l]...)
+			return corrupt("listpack entry overflows")
 		}
 		if !backlenOK(b[p+l:p+l+bl], l) {
-			return nil, corrupt("listpack bad back-length")
+			return corrupt("listpack bad back-length")
 		}
-		out = append(out, elem)
+		if isInt {
+			fn(nil, iv, true)
+		} else {
+			fn(b[p+hdr:p+l], 0, false)
+		}
+		n++
 		p += l + bl
 	}
-	if count != 65535 && count != len(out) {
-		return nil, corrupt("listpack element count mismatch")
+	if count != 65535 && count != n {
+		return corrupt("listpack element count mismatch")
 	}
-	return out, nil
+	return nil
 }
 
+// backlenOK reports whether b, backlenSize(l) bytes long, is the
+// back-length encoding of l that listpackWriter.backlen writes: 7 bits per
+// byte, most significant first, every byte but the first with bit 7 set.
 func backlenOK(b []byte, l int) bool {
-	var w listpackWriter
-	w.backlen(l)
-	return string(w.b) == string(b)
+	for i := len(b) - 1; i >= 0; i-- {
+		want := byte(l & 127)
+		if i > 0 {
+			want |= 128
+		}
+		if b[i] != want {
+			return false
+		}
+		l >>= 7
+	}
+	return l == 0
 }

@@ -11,15 +11,19 @@ package rdb
 //	0xF0                     int24 LE
 //	0xFE                     int8
 //	0xF1..0xFD               immediate 0..12
-func parseZiplist(b []byte) ([][]byte, error) {
+func parseZiplist(b []byte) ([][]byte, error) { return collect(b, walkZiplist) }
+
+// walkZiplist validates a ziplist and calls fn for each element in order:
+// a string (s, aliasing b) or, when isInt, the integer v.
+func walkZiplist(b []byte, fn elemFunc) error {
 	if len(b) < 11 || int(le32(b)) != len(b) || b[len(b)-1] != 0xFF {
-		return nil, corrupt("ziplist header or terminator mismatch")
+		return corrupt("ziplist header or terminator mismatch")
 	}
 	count := int(le16(b[8:]))
 	if int(le32(b[4:])) > len(b)-1 {
-		return nil, corrupt("ziplist tail offset out of range")
+		return corrupt("ziplist tail offset out of range")
 	}
-	var out [][]byte
+	n := 0
 	p, end := 10, len(b)-1
 	prev := 0
 	for p < end {
@@ -31,21 +35,20 @@ func parseZiplist(b []byte) ([][]byte, error) {
 			p++
 		} else if b[p] == 0xFE {
 			if p+5 > end {
-				return nil, corrupt("ziplist truncated prevlen")
+				return corrupt("ziplist truncated prevlen")
 			}
 			pl = int(le32(b[p+1:]))
 			p += 5
 		} else {
-			return nil, corrupt("ziplist bad prevlen")
+			return corrupt("ziplist bad prevlen")
 		}
 		if pl != prev {
-			return nil, corrupt("ziplist prevlen mismatch")
+			return corrupt("ziplist prevlen mismatch")
 		}
 		if p >= end {
-			return nil, corrupt("ziplist truncated entry")
+			return corrupt("ziplist truncated entry")
 		}
 		enc := b[p]
-		var elem []byte
 		need := func(n int) error {
 			if p+n > end {
 				return corrupt("ziplist truncated entry")
@@ -60,52 +63,52 @@ func parseZiplist(b []byte) ([][]byte, error) {
 				hdr, l = 1, int(enc&0x3F)
 			case 1:
 				if err := need(2); err != nil {
-					return nil, err
+					return err
 				}
 				hdr, l = 2, int(enc&0x3F)<<8|int(b[p+1])
 			default:
 				if enc != 0x80 {
-					return nil, corrupt("ziplist bad string encoding")
+					return corrupt("ziplist bad string encoding")
 				}
 				if err := need(5); err != nil {
-					return nil, err
+					return err
 				}
 				u := uint64(b[p+1])<<24 | uint64(b[p+2])<<16 | uint64(b[p+3])<<8 | uint64(b[p+4])
 				if u > uint64(end) {
-					return nil, corrupt("ziplist string overflows")
+					return corrupt("ziplist string overflows")
 				}
 				hdr, l = 5, int(u)
 			}
 			if err := need(hdr + l); err != nil {
-				return nil, err
+				return err
 			}
-			elem = append([]byte(nil), b[p+hdr:p+hdr+l]...)
+			fn(b[p+hdr:p+hdr+l], 0, false)
 			p += hdr + l
 		default:
 			var v int64
-			var n int
+			var size int
 			switch {
 			case enc == 0xC0:
-				n = 2
+				size = 2
 			case enc == 0xD0:
-				n = 4
+				size = 4
 			case enc == 0xE0:
-				n = 8
+				size = 8
 			case enc == 0xF0:
-				n = 3
+				size = 3
 			case enc == 0xFE:
-				n = 1
+				size = 1
 			case enc >= 0xF1 && enc <= 0xFD:
-				n = 0
+				size = 0
 				v = int64(enc&0x0F) - 1
 			default:
-				return nil, corrupt("ziplist bad integer encoding")
+				return corrupt("ziplist bad integer encoding")
 			}
-			if err := need(1 + n); err != nil {
-				return nil, err
+			if err := need(1 + size); err != nil {
+				return err
 			}
 			d := b[p+1:]
-			switch n {
+			switch size {
 			case 1:
 				v = int64(int8(d[0]))
 			case 2:
@@ -118,14 +121,14 @@ func parseZiplist(b []byte) ([][]byte, error) {
 			case 8:
 				v = int64(le64(d))
 			}
-			elem = itoa(v)
-			p += 1 + n
+			fn(nil, v, true)
+			p += 1 + size
 		}
 		prev = p - start
-		out = append(out, elem)
+		n++
 	}
-	if count != 65535 && count != len(out) {
-		return nil, corrupt("ziplist element count mismatch")
+	if count != 65535 && count != n {
+		return corrupt("ziplist element count mismatch")
 	}
-	return out, nil
+	return nil
 }

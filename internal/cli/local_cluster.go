@@ -92,7 +92,10 @@ func runLocalCluster(o localClusterOptions, out io.Writer) error {
 		if err := os.MkdirAll(nd.dir, 0o755); err != nil {
 			return err
 		}
-		conf := fmt.Sprintf("port %d\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout %d\nappendonly yes\nbind %s\ndir %s\nlogfile %s\n",
+		conf := fmt.Sprintf("port %d\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout %d\nappendonly yes\nbind %s\ndir %s\nlogfile %s\n"+
+			"# Backups go to the embedded default target, file://<dir>/backups: a full\n"+
+			"# backup on this schedule, the log shipped every second in between.\n"+
+			"backup-schedule \"@every 15m\"\n",
 			port, o.NodeTimeout, o.Bind, nd.dir, filepath.Join(nd.dir, "slotvault.log"))
 		if err := os.WriteFile(filepath.Join(nd.dir, "redis.conf"), []byte(conf), 0o644); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/config"
+	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
 	"github.com/slotvault/slotvault/node"
 	"github.com/slotvault/slotvault/persistence"
@@ -75,9 +76,24 @@ func TestMisconfOnFullDisk(t *testing.T) {
 		t.Skip("slotvault has no SET yet")
 	}
 	fs.full.Store(true)
-	v, _ := c.Do("SET", "b", "2")
-	if v.Str != "MISCONF Errors writing to the AOF file: No space left on device" {
-		t.Fatalf("write on a full disk: %v", v)
+	// The first failing write comes in a pipelined batch: the batch's
+	// durability is awaited once, before any of its replies is sent, so
+	// every reply from the failed write on is -MISCONF, and the connection
+	// stays in step and usable.
+	batch := append(resp.Encode("GET", "a"), resp.Encode("SET", "b", "2")...)
+	if err := c.WriteRaw(append(batch, resp.Encode("GET", "b")...)); err != nil {
+		t.Fatal(err)
+	}
+	var v resp.Value
+	for i, want := range []string{"1", "MISCONF Errors writing to the AOF file: No space left on device", "MISCONF"} {
+		var err error
+		v, err = c.Read()
+		if err != nil {
+			t.Fatalf("pipelined reply %d: %v", i, err)
+		}
+		if !strings.HasPrefix(v.Str, want) {
+			t.Fatalf("pipelined reply %d on a full disk = %v, want %s", i, v, want)
+		}
 	}
 	v, _ = c.Do("SET", "c", "3")
 	if !v.IsError() || !strings.HasPrefix(v.Str, "MISCONF") {

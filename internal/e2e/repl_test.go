@@ -369,7 +369,7 @@ func TestWait(t *testing.T) {
 		t.Fatal("WAIT 2 300 returned before its timeout")
 	}
 	// A stopped replica acknowledges nothing.
-	r.Signal(syscall.SIGSTOP)
+	r.Freeze(t)
 	mc.HSet(ctx, "k", "g", "w")
 	if n := mc.Do(ctx, "WAIT", 1, 300).Val(); n != int64(0) {
 		t.Fatalf("WAIT 1 300 with the replica stopped = %v", n)
@@ -391,7 +391,7 @@ func TestPartialResyncAfterDisconnect(t *testing.T) {
 	r := startReplicaIn(t, t.TempDir(), testutil.FreePort(t), m)
 	waitInSync(t, m, r)
 
-	r.Signal(syscall.SIGSTOP)
+	r.Freeze(t)
 	loadDataset(t, mc, "b", 50)
 	waitFor(t, "master to drop the stopped replica", 10*time.Second, func() bool {
 		return infoOf(t, m.Addr(), "replication")["connected_slaves"] == "0"

@@ -393,3 +393,42 @@ func quoteAll(args []string) []string {
 	}
 	return out
 }
+
+// Freeze sends SIGSTOP and waits until the kernel reports every thread of
+// the process stopped, so a test does not race the signal's delivery.
+func (p *Proc) Freeze(t testing.TB) {
+	t.Helper()
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if allThreadsStopped(p.Pid()) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop", p.Pid())
+}
+
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// state is the field after the ")" closing the command name.
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 || i+2 >= len(data) {
+			return false
+		}
+		if s := data[i+2]; s != 'T' && s != 't' {
+			return false
+		}
+	}
+	return true
+}
