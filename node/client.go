@@ -43,6 +43,9 @@ type Client struct {
 	deaf bool
 
 	reply Reply
+	// ctx is the context of the command being executed, reused from one
+	// command to the next (guarded by n.mu while in use).
+	ctx Ctx
 	// Durability of the current pipelined batch (connection goroutine):
 	// the highest write-log sequence its writes produced, the number of
 	// reply bytes queued in redcon's buffer so far, and where the first

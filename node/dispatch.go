@@ -168,15 +168,23 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		r.Error(ErrOOM)
 		return
 	}
-	c := Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: time.Now().UnixMilli(), deferOK: true}
+	// The context lives in the client so that it is not allocated per
+	// command; a command that blocks copies it (Ctx.Block).
+	start := time.Now()
+	c := &cl.ctx
+	*c = Ctx{n: n, Cl: cl, Cmd: sub, Args: args, DB: n.dbs[cl.DB], R: r, Now: start.UnixMilli(), deferOK: true, prop: c.prop[:0]}
 	offBefore := n.repl.offset
-	seq := n.callLocked(&c, cmd)
+	n.cmdTime = c.Now
+	seq := n.callAtLocked(c, cmd, start)
+	n.cmdTime = 0
 	n.afterCommandLocked(cl, offBefore)
+	deferred := c.deferred
+	c.Args, c.deferred = nil, nil
 	bs := cl.blocked
 	n.mu.Unlock()
 
-	if c.deferred != nil {
-		seq = c.deferred()
+	if deferred != nil {
+		seq = deferred()
 	}
 	if bs != nil {
 		seq = n.waitBlocked(cl, bs)
@@ -198,8 +206,13 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 // clients blocked on keys it made ready. It returns the highest write-log
 // sequence the command produced (0 for none).
 func (n *Node) callLocked(c *Ctx, top *Command) uint64 {
+	return n.callAtLocked(c, top, time.Now())
+}
+
+// callAtLocked is callLocked for a command whose clock was read at start
+// (one clock read serves c.Now, the duration and LastActive).
+func (n *Node) callAtLocked(c *Ctx, top *Command, start time.Time) uint64 {
 	cl := c.Cl
-	start := time.Now()
 	errBefore := c.R.Len()
 	c.Cmd.Handler(c)
 	dur := time.Since(start)
@@ -243,6 +256,7 @@ func (n *Node) flushPropagationLocked(c *Ctx) uint64 {
 	for _, argv := range c.prop {
 		seq = n.propagate(c.Cl.DB, argv)
 	}
+	clear(c.prop)
 	c.prop = c.prop[:0]
 	c.dirty = 0
 	c.propagated = false

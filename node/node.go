@@ -84,6 +84,12 @@ type Node struct {
 	// lastSave is the Unix time of the last successful save.
 	lastSave int64
 
+	// cmdTime is the clock of the command being executed (Unix ms), 0
+	// between commands. The keyspace reads it for expiry and access times,
+	// so one command sees one instant, as Redis's cached server.mstime
+	// during call() (guarded by mu).
+	cmdTime int64
+
 	// hooks for later parts (persistence, cluster) to extend INFO and the
 	// command table.
 	infoSections []InfoSection
@@ -150,7 +156,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 }
 
 func (n *Node) newDB(i int) *store.DB {
-	db := store.NewDB(nowMillis)
+	db := store.NewDB(n.clockMillis)
 	db.LFU = lfuPolicy(n.cfg.MaxMemoryPolicy)
 	db.Expiry = n.expiryModeLocked()
 	db.OnExpire = func(key string) {
@@ -162,6 +168,16 @@ func (n *Node) newDB(i int) *store.DB {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// clockMillis is the keyspace clock: the running command's time, or the
+// current time outside commands (active expiry, loading). Called with the
+// node lock held.
+func (n *Node) clockMillis() int64 {
+	if t := n.cmdTime; t != 0 {
+		return t
+	}
+	return time.Now().UnixMilli()
+}
 
 // Config returns the node's configuration. Callers must not modify it.
 func (n *Node) Config() *config.Config { return n.cfg }
@@ -247,6 +263,7 @@ func (n *Node) Start() error {
 			srv.Serve(wl)
 		}()
 	}
+	processGC.start()
 	n.wg.Add(1)
 	go n.cron()
 	return nil
@@ -407,6 +424,7 @@ func (n *Node) cron() {
 	for {
 		n.mu.Lock()
 		hz := n.cfg.Hz
+		processGC.setMaxMemory(n.cfg.MaxMemory)
 		n.syncAccessPolicyLocked()
 		n.mu.Unlock()
 		if hz <= 0 {

@@ -56,6 +56,7 @@ func runServer(args []string) error {
 		logger.Error("can't chdir", "dir", cfg.Dir, "err", err)
 		return exitError{1}
 	}
+	node.ApplyIOThreads(cfg)
 	n, err := node.New(cfg, node.Options{Logger: logger})
 	if err != nil {
 		logger.Error("cannot create node", "err", err)
