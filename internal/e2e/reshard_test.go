@@ -401,7 +401,7 @@ func TestReshardUnderLoad(t *testing.T) {
 	for _, gone := range []*clusterNode{rep, empty} {
 		id := nodeID(t, gone)
 		out, err = runCLI(t, "--cluster", "del-node", rc.nodes[0].addr(), id)
-		if err != nil || !strings.Contains(out, "SHUTDOWN the node.") {
+		if err != nil || !strings.Contains(out, "Sending CLUSTER RESET SOFT to the deleted node.") {
 			t.Fatalf("del-node %s: %v\n%s", id, err, out)
 		}
 		for i, n := range rc.nodes {
