@@ -418,3 +418,71 @@ func TestReshardUnderLoad(t *testing.T) {
 	rc.verify(t, rdb, filled, l)
 	_ = testutil.FreePort
 }
+
+// TestReshardInterruptedFix kills the source or the target of a running
+// reshard with SIGKILL, restarts it, and lets redis-cli --cluster fix
+// close the open slot; no key may be lost.
+func TestReshardInterruptedFix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	for _, victim := range []string{"source", "target"} {
+		t.Run(victim, func(t *testing.T) {
+			rc := startMasters(t, 3)
+			rdb := newClusterClient(rc.addrs())
+			defer rdb.Close()
+			filled := fillAllTypes(t, rdb, 20000)
+			src, dst := rc.nodes[0], rc.nodes[1]
+			cmd := exec.Command(testutil.RequireTool(t, "redis-cli"), "--cluster", "reshard", src.addr(),
+				"--cluster-from", nodeID(t, src), "--cluster-to", nodeID(t, dst), "--cluster-slots", "2000", "--cluster-yes")
+			done := make(chan string, 1)
+			go func() { out, _ := runWithTimeout(cmd, 2*time.Minute); done <- out }()
+			// Kill once the move is under way: the target owns some slots.
+			kill := src
+			if victim == "target" {
+				kill = dst
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				c := redis.NewClient(&redis.Options{Addr: dst.addr()})
+				slots, _ := c.ClusterSlots(context.Background()).Result()
+				c.Close()
+				owned := 0
+				for _, s := range slots {
+					if len(s.Nodes) > 0 && s.Nodes[0].Addr == dst.addr() {
+						owned += int(s.End - s.Start + 1)
+					}
+				}
+				if owned > 5461+300 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("reshard did not start")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			kill.proc.Kill()
+			out := <-done
+			t.Logf("reshard after SIGKILL of the %s ended:\n%s", victim, lastLines(out, 3))
+			kill.start(t)
+			waitAll(t, rc.nodes, "cluster_state:ok after restart", 30*time.Second, stateOK(t))
+			fix, err := runCLILong(t, "--cluster", "fix", src.addr())
+			if err != nil {
+				t.Fatalf("fix: %v\n%s", err, fix)
+			}
+			t.Logf("fix:\n%s", lastLines(fix, 12))
+			rc.check(t, "fix")
+			l := &load{acked: map[string]string{}, stop: make(chan struct{})}
+			close(l.stop)
+			rc.verify(t, rdb, filled, l)
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
