@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,11 +226,7 @@ func (l *load) p99(reset bool) time.Duration {
 }
 
 func sortDurations(s []time.Duration) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 }
 
 // verify proves every acknowledged write and every filled key is readable
@@ -485,4 +484,74 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// startRedisMasters is startMasters with redis-server processes.
+func startRedisMasters(t *testing.T, n int) *reshardCluster {
+	t.Helper()
+	redisBin := testutil.RequireTool(t, "redis-server")
+	var nodes []*clusterNode
+	for i := 0; i < n; i++ {
+		dir := t.TempDir()
+		port := testutil.FreePort(t)
+		os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(seedConf(port, 5000)+"dir "+dir+"\n"), 0o644)
+		nd := &clusterNode{port: port, dir: dir}
+		nd.proc = testutil.StartProcess(t, port, dir, redisBin, filepath.Join(dir, "redis.conf"))
+		nodes = append(nodes, nd)
+	}
+	args := []string{"--cluster", "create"}
+	for _, nd := range nodes {
+		args = append(args, nd.addr())
+	}
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := runCLI(t, args...); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	waitAll(t, nodes, "cluster_state:ok", 20*time.Second, stateOK(t))
+	return &reshardCluster{t: t, nodes: nodes}
+}
+
+// TestReshardBenchVsRedis moves the same 2000 slots holding the same keys
+// with redis-cli --cluster reshard on redis-server and on slotvault, under
+// the same light client load, and reports keys/s and the client SET p99.
+func TestReshardBenchVsRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	const keys, slots = 60000, 2000
+	run := func(name string, rc *reshardCluster) {
+		rdb := newClusterClient(rc.addrs())
+		defer rdb.Close()
+		fillAllTypes(t, rdb, keys)
+		src, dst := rc.nodes[0], rc.nodes[1]
+		ctx := context.Background()
+		dc := redis.NewClient(&redis.Options{Addr: dst.addr()})
+		defer dc.Close()
+		// redis-cli takes the source's first slots: count their keys.
+		sc := redis.NewClient(&redis.Options{Addr: src.addr()})
+		var moved int64
+		for s := 0; s < slots; s++ {
+			moved += sc.ClusterCountKeysInSlot(ctx, s).Val()
+		}
+		sc.Close()
+		l := startLoad(rdb, 4)
+		time.Sleep(300 * time.Millisecond)
+		idle := l.p99(true)
+		start := time.Now()
+		out, err := runCLILong(t, "--cluster", "reshard", src.addr(), "--cluster-from", nodeID(t, src),
+			"--cluster-to", nodeID(t, dst), "--cluster-slots", strconv.Itoa(slots), "--cluster-yes")
+		d := time.Since(start)
+		during := l.p99(true)
+		l.halt()
+		if err != nil {
+			t.Fatalf("%s reshard: %v\n%s", name, err, lastLines(out, 5))
+		}
+		if n := dc.ClusterCountKeysInSlot(ctx, slots-1).Val(); n == 0 && moved > 0 {
+			t.Logf("%s: slot %d empty on the target", name, slots-1)
+		}
+		t.Logf("%-12s reshard %d slots: %d filled keys in %v = %.0f keys/s, %.0f slots/s; client SET p99 %v before, %v during",
+			name, slots, moved, d.Round(time.Millisecond), float64(moved)/d.Seconds(), slots/d.Seconds(), idle, during)
+	}
+	run("redis-server", startRedisMasters(t, 3))
+	run("slotvault", startMasters(t, 3))
 }
