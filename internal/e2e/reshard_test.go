@@ -245,14 +245,23 @@ func (rc *reshardCluster) verify(t *testing.T, rdb *redis.ClusterClient, filled 
 	if n := l.badRead.Load(); n > 0 {
 		t.Errorf("%d reads during the run returned a wrong value; last: %v", n, l.lastErr.Load())
 	}
+	// Pipelines in batches: go-redis writes a whole pipeline before it
+	// reads a reply.
 	pipe := rdb.Pipeline()
+	flush := func() {
+		if pipe.Len() >= 5000 {
+			pipe.Exec(ctx)
+		}
+	}
 	gets := map[string]*redis.StringCmd{}
 	for k := range acked {
 		gets[k] = pipe.Get(ctx, k)
+		flush()
 	}
 	types := make([]*redis.StatusCmd, len(filled))
 	for i, k := range filled {
 		types[i] = pipe.Type(ctx, k)
+		flush()
 	}
 	pipe.Exec(ctx)
 	lost := 0
@@ -318,13 +327,15 @@ func (rc *reshardCluster) noForeignKeys(t *testing.T, m *clusterNode) {
 			}
 		}
 	}
-	pipe := c.Pipeline()
 	counts := make([]*redis.IntCmd, 16384)
-	for s := 0; s < 16384; s++ {
-		counts[s] = pipe.ClusterCountKeysInSlot(ctx, s)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
+	for base := 0; base < 16384; base += 4096 {
+		pipe := c.Pipeline()
+		for s := base; s < base+4096; s++ {
+			counts[s] = pipe.ClusterCountKeysInSlot(ctx, s)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for s, cnt := range counts {
 		if !owned[s] && cnt.Val() != 0 {
