@@ -668,11 +668,14 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 			c.setMasterLocked(n)
 		}
 		if n == me && c.importing[slot] != nil {
-			c.bumpEpochLocked()
+			bumped := c.bumpEpochLocked()
 			c.importing[slot] = nil
+			if bumped {
+				return c.afterChangeLocked()
+			}
 		}
 	}
-	return c.afterChangeLocked()
+	return c.afterChangeNoSyncLocked()
 }
 
 // ---- Pub/Sub over the bus ----
