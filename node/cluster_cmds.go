@@ -34,9 +34,10 @@ func addClusterModeCommands(t commandTable) {
 		func(c *Ctx) { c.R.Verbatim(c.n.cluster.NodesText()) })
 	sub("myid", 2, stale, slow, "Return the node id", "3.0.0",
 		func(c *Ctx) { c.R.BulkString(c.n.cluster.MyID()) })
-	// CLUSTER MYSHARDID arrived in Redis 7.2; slotvault matches 7.0.15,
-	// which answers it as an unknown subcommand (cluster.MyShardID is
-	// there for when the target version moves).
+	// CLUSTER MYSHARDID arrived in Redis 7.2 (Redis 7.0.15 does not know
+	// it); the cluster issue asks for it, so it is answered as 7.2 does.
+	sub("myshardid", 2, stale, slow, "Return the node's shard id", "7.2.0",
+		func(c *Ctx) { c.R.BulkString(c.n.cluster.MyShardID()) })
 	sub("slots", 2, stale, slow, "Get array of Cluster slot to node mappings", "3.0.0", cmdClusterSlots)
 	sub("shards", 2, stale, slow, "Get array of cluster slots to node mappings", "7.0.0", cmdClusterShards)
 	sub("links", 2, stale, slow, "Returns a list of all TCP links to and from peer nodes in cluster", "7.0.0", cmdClusterLinks)
