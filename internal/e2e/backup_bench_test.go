@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/redis/go-redis/v9"
+	"github.com/slotvault/slotvault/internal/miniotest"
+	"github.com/slotvault/slotvault/internal/testutil"
+)
+
+// TestBackupBenchmarks measures (no assertions; figures go to the log and
+// docs/backup-benchmarks.md):
+//
+//  1. full-backup throughput in MB/s for a dataset of random (incompressible)
+//     1 KiB values, next to a plain minio-go PutObject of a file with the
+//     same number of bytes to the same MinIO;
+//  2. redis-benchmark throughput and p99 with and without a backup running;
+//  3. log-shipping lag (INFO backup) under a steady write load.
+//
+//	SLOTVAULT_BENCH=1 go test ./internal/e2e/ -run TestBackupBenchmarks -count=1 -v -timeout 20m
+//
+// SLOTVAULT_BENCH_MB sets the dataset size (default 300).
+func TestBackupBenchmarks(t *testing.T) {
+	if os.Getenv("SLOTVAULT_BENCH") == "" {
+		t.Skip("set SLOTVAULT_BENCH=1 to run the backup benchmarks")
+	}
+	mb := 300
+	if v, err := strconv.Atoi(os.Getenv("SLOTVAULT_BENCH_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	srv := miniotest.Start(t)
+	srv.Store(t, "bench", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", miniotest.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", miniotest.SecretKey)
+	p := testutil.StartSlotvault(t, "--appendonly", "yes", "--backup-target", "s3://bench/node",
+		"--backup-s3-endpoint", srv.Endpoint, "--backup-schedule", "@every 24h")
+	c := testutil.Dial(t, p.Addr())
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: p.Addr(), PoolSize: 8})
+	defer rdb.Close()
+
+	// Dataset: mb MiB of random 1 KiB values over 4 pipelined writers.
+	keys := mb * 1024
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			val := make([]byte, 1024)
+			for i := keys * g / 4; i < keys*(g+1)/4; i += 500 {
+				pl := rdb.Pipeline()
+				for j := i; j < min(i+500, keys*(g+1)/4); j++ {
+					rand.Read(val)
+					pl.Set(ctx, fmt.Sprintf("data:%09d", j), string(val), 0)
+				}
+				if _, err := pl.Exec(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("loaded %d keys (%d MiB of values) in %v", keys, mb, time.Since(start).Round(time.Millisecond))
+	svWait(t, c, "agent", func(f map[string]string) bool { return f["backup_in_progress"] == "0" })
+
+	// 1. Backup throughput (two runs) vs a plain upload.
+	type run struct {
+		bytes int64
+		ms    int64
+		wall  time.Duration
+	}
+	backupOnce := func() run {
+		before := svStatus(t, c)["backup_ok_count"]
+		t0 := time.Now()
+		if v, _ := c.Do("SVBACKUP", "NOW"); v.IsError() {
+			t.Fatalf("SVBACKUP NOW: %s", v.Str)
+		}
+		var f map[string]string
+		svWait(t, c, "backup", func(s map[string]string) bool { f = s; return s["backup_ok_count"] != before })
+		b, _ := strconv.ParseInt(f["backup_last_bytes"], 10, 64)
+		ms, _ := strconv.ParseInt(f["backup_last_duration_ms"], 10, 64)
+		return run{b, ms, time.Since(t0)}
+	}
+	// The local snapshot a backup starts from, alone (BGSAVE to disk).
+	for i := 0; i < 2; i++ {
+		t0 := time.Now()
+		c.Do("BGSAVE")
+		for time.Sleep(10 * time.Millisecond); infoOf(t, p.Addr(), "persistence")["rdb_bgsave_in_progress"] != "0"; time.Sleep(10 * time.Millisecond) {
+		}
+		t.Logf("BGSAVE alone run %d: %v (%s)", i+1, time.Since(t0).Round(time.Millisecond), infoOf(t, p.Addr(), "persistence")["rdb_last_bgsave_status"])
+	}
+	var runs []run
+	for i := 0; i < 2; i++ {
+		r := backupOnce()
+		runs = append(runs, r)
+		t.Logf("BACKUP run %d: %d bytes stored in %d ms (agent) / %v (wall) = %.1f MB/s (agent), %.1f MB/s (wall)",
+			i+1, r.bytes, r.ms, r.wall.Round(time.Millisecond), mbps(r.bytes, time.Duration(r.ms)*time.Millisecond), mbps(r.bytes, r.wall))
+	}
+	file := filepath.Join(t.TempDir(), "plain.bin")
+	writeRandomFile(t, file, runs[0].bytes)
+	mc, err := minio.New(strings.TrimPrefix(srv.Endpoint, "http://"), &minio.Options{Creds: credentials.NewStaticV4(miniotest.AccessKey, miniotest.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		fh, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		info, err := mc.PutObject(ctx, "bench", fmt.Sprintf("plain/%d.bin", i), fh, runs[0].bytes, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		d := time.Since(t0)
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("PLAIN upload run %d: %d bytes in %v = %.1f MB/s", i+1, info.Size, d.Round(time.Millisecond), mbps(info.Size, d))
+	}
+
+	// 2. Client throughput and p99 with and without a backup running.
+	bench := func(label string) {
+		out, err := exec.Command("redis-benchmark", "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port), "-t", "set,get",
+			"-n", "100000", "-c", "50", "-r", "100000", "-d", "64", "--csv").CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-benchmark: %v\n%s", err, out)
+		}
+		recs, _ := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+		for _, r := range recs[1:] {
+			t.Logf("CLIENT %-16s %-4s rps=%s avg=%sms p50=%sms p99=%sms max=%sms", label, r[0], r[1], r[2], r[4], r[6], r[7])
+		}
+	}
+	bench("no-backup")
+	stop := make(chan struct{})
+	var inBackup, samples atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bc := testutil.Dial(t, p.Addr())
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f := svStatus(t, bc)
+			samples.Add(1)
+			if f["backup_in_progress"] == "1" {
+				inBackup.Add(1)
+			} else {
+				bc.Do("SVBACKUP", "NOW")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	bench("during-backup")
+	close(stop)
+	<-done
+	t.Logf("CLIENT backup in progress in %d of %d samples during the run", inBackup.Load(), samples.Load())
+	svWait(t, c, "backup idle", func(f map[string]string) bool { return f["backup_in_progress"] == "0" })
+	bench("no-backup-again")
+
+	// 3. Log-shipping lag under a steady write load (about 2000 SET/s).
+	var lags []float64
+	var maxRec int64
+	stopW := make(chan struct{})
+	var wrote atomic.Int64
+	var ww sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		ww.Add(1)
+		go func(g int) {
+			defer ww.Done()
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stopW:
+					return
+				case <-tick.C:
+				}
+				rdb.Set(ctx, fmt.Sprintf("steady:%d:%d", g, i%10000), i, 0)
+				wrote.Add(1)
+			}
+		}(g)
+	}
+	t0 := time.Now()
+	for time.Since(t0) < 20*time.Second {
+		f := svStatus(t, c)
+		l, _ := strconv.ParseFloat(f["backup_log_lag_seconds"], 64)
+		r, _ := strconv.ParseInt(f["backup_log_lag_records"], 10, 64)
+		lags = append(lags, l)
+		maxRec = max(maxRec, r)
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stopW)
+	ww.Wait()
+	el := time.Since(t0)
+	sort.Float64s(lags)
+	var sum float64
+	for _, l := range lags {
+		sum += l
+	}
+	f := svStatus(t, c)
+	t.Logf("LAG steady load %.0f SET/s for %v, ship interval %s: lag_seconds avg=%.3f p50=%.3f p99=%.3f max=%.3f (%d samples), max lag_records=%d, ship failures=%s",
+		float64(wrote.Load())/el.Seconds(), el.Round(time.Second), "1s (default)", sum/float64(len(lags)),
+		lags[len(lags)/2], lags[len(lags)*99/100], lags[len(lags)-1], len(lags), maxRec, f["backup_log_ship_failures"])
+}
+
+func mbps(b int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(b) / 1e6 / d.Seconds()
+}
+
+func writeRandomFile(t *testing.T, name string, n int64) {
+	t.Helper()
+	fh, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := io.CopyN(fh, rand.Reader, n); err != nil {
+		t.Fatal(err)
+	}
+}
