@@ -32,7 +32,10 @@ import (
 // Only one job runs per node; it is guarded by the node lock
 // (Node.slotMig).
 
-const migrateSlotsBatch = 500
+const (
+	migrateSlotsBatch = 500 // keys per pipelined round trip
+	migrateSlotsGroup = 64  // slots whose SETSLOTs are pipelined together
+)
 
 // slotMigration is the state of a MIGRATESLOTS job.
 type slotMigration struct {
@@ -213,38 +216,63 @@ func (n *Node) migrateSlots(m *slotMigration) error {
 			req.user = []byte(user)
 		}
 	}
+	var group []int
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		n.mu.Lock()
+		m.current = group[0]
+		n.mu.Unlock()
+		if err := n.migrateSlotGroup(m, ctl, req, group, myID, targetID); err != nil {
+			return fmt.Errorf("slots %d-%d: %w", group[0], group[len(group)-1], err)
+		}
+		n.mu.Lock()
+		m.done += len(group)
+		n.mu.Unlock()
+		group = group[:0]
+		return nil
+	}
 	for _, r := range m.ranges {
 		for slot := r.Start; slot <= r.End; slot++ {
-			n.mu.Lock()
-			m.current = slot
-			n.mu.Unlock()
-			if err := n.migrateOneSlot(m, ctl, req, slot, myID, targetID); err != nil {
-				return fmt.Errorf("slot %d: %w", slot, err)
+			group = append(group, slot)
+			if len(group) == migrateSlotsGroup {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
-			n.mu.Lock()
-			m.done++
-			n.mu.Unlock()
 		}
 	}
-	return nil
+	return flush()
 }
 
-func (n *Node) migrateOneSlot(m *slotMigration, ctl *migrateConn, req *migrateRequest, slot int, myID, targetID string) error {
-	s := []byte(strconv.Itoa(slot))
-	setslot := func(action, id string) []byte {
-		return appendCommand(nil, []byte("CLUSTER"), []byte("SETSLOT"), s, []byte(action), []byte(id))
+// migrateSlotGroup moves a group of slots together: the SETSLOT commands
+// to the target are pipelined and key batches span the group's slots, so
+// per-slot round trips are amortised. Each slot still goes through the
+// same states as with redis-cli.
+func (n *Node) migrateSlotGroup(m *slotMigration, ctl *migrateConn, req *migrateRequest, group []int, myID, targetID string) error {
+	setslots := func(action, id string) []byte {
+		var b []byte
+		for _, slot := range group {
+			b = appendCommand(b, []byte("CLUSTER"), []byte("SETSLOT"), []byte(strconv.Itoa(slot)), []byte(action), []byte(id))
+		}
+		return b
 	}
-	if _, err := ctl.call(setslot("IMPORTING", myID), m.timeout); err != nil {
+	if err := ctl.callMany(setslots("IMPORTING", myID), len(group), m.timeout); err != nil {
 		return fmt.Errorf("SETSLOT IMPORTING on target: %w", err)
 	}
-	n.mu.Lock()
-	err := n.cluster.SetSlot(slot, cluster.SlotMigrating, targetID, n.dbs[0].CountInSlot(slot))
-	n.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("SETSLOT MIGRATING: %w", err)
+	// The node lock is taken per slot: each SetSlot saves the cluster
+	// config, and clients must not wait for a whole group of them.
+	for _, slot := range group {
+		n.mu.Lock()
+		err := n.cluster.SetSlot(slot, cluster.SlotMigrating, targetID, n.dbs[0].CountInSlot(slot))
+		n.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("SETSLOT %d MIGRATING: %w", slot, err)
+		}
 	}
 	for {
-		moved, more, err := n.migrateSlotBatch(req, slot)
+		moved, more, err := n.migrateSlotBatch(req, group)
 		n.mu.Lock()
 		m.keys += int64(moved)
 		n.mu.Unlock()
@@ -255,23 +283,25 @@ func (n *Node) migrateOneSlot(m *slotMigration, ctl *migrateConn, req *migrateRe
 			break
 		}
 	}
-	if _, err := ctl.call(setslot("NODE", targetID), m.timeout); err != nil {
+	if err := ctl.callMany(setslots("NODE", targetID), len(group), m.timeout); err != nil {
 		return fmt.Errorf("SETSLOT NODE on target: %w", err)
 	}
-	n.mu.Lock()
-	err = n.cluster.SetSlot(slot, cluster.SlotNode, targetID, n.dbs[0].CountInSlot(slot))
-	n.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("SETSLOT NODE: %w", err)
+	for _, slot := range group {
+		n.mu.Lock()
+		err := n.cluster.SetSlot(slot, cluster.SlotNode, targetID, n.dbs[0].CountInSlot(slot))
+		n.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("SETSLOT %d NODE: %w", slot, err)
+		}
 	}
 	return nil
 }
 
-// migrateSlotBatch moves up to migrateSlotsBatch keys of slot; more is
-// false when the slot was empty.
-func (n *Node) migrateSlotBatch(req *migrateRequest, slot int) (moved int, more bool, err error) {
+// migrateSlotBatch moves up to migrateSlotsBatch keys of the group's
+// slots; more is false when they were all empty.
+func (n *Node) migrateSlotBatch(req *migrateRequest, group []int) (moved int, more bool, err error) {
 	n.mu.Lock()
-	if n.cluster == nil || !n.cluster.Route(slot).Mine {
+	if n.cluster == nil {
 		n.mu.Unlock()
 		return 0, false, errMigrateSlotsAborted
 	}
@@ -279,22 +309,34 @@ func (n *Node) migrateSlotBatch(req *migrateRequest, slot int) (moved int, more 
 	now := time.Now().UnixMilli()
 	var expired []string
 	j := &migrateJob{n: n, cl: &Client{}, cmd: &Command{}, db: 0, req: req, cluster: true}
-	db.KeysInSlot(slot, func(k string, e *store.Entry) bool {
-		if e.Expire != 0 && e.Expire <= now {
-			expired = append(expired, k)
-			return true
+	for _, slot := range group {
+		if !n.cluster.Route(slot).Mine {
+			n.mu.Unlock()
+			return 0, false, errMigrateSlotsAborted
 		}
-		j.items = append(j.items, &migrateItem{key: k})
-		return len(j.items) < migrateSlotsBatch
-	})
+		db.KeysInSlot(slot, func(k string, e *store.Entry) bool {
+			if e.Expire != 0 && e.Expire <= now {
+				expired = append(expired, k)
+				return true
+			}
+			j.items = append(j.items, &migrateItem{key: k})
+			return len(j.items) < migrateSlotsBatch
+		})
+		if len(j.items) >= migrateSlotsBatch {
+			break
+		}
+	}
 	for _, k := range expired {
 		db.Lookup(k) // lazy expiry deletes (and propagates) it
 	}
 	if len(j.items) == 0 {
-		more = db.CountInSlot(slot) > 0
+		left := 0
+		for _, slot := range group {
+			left += db.CountInSlot(slot)
+		}
 		n.mu.Unlock()
-		if more {
-			return 0, false, fmt.Errorf("keys left in slot after migration")
+		if left > 0 {
+			return 0, false, fmt.Errorf("%d keys left in slots after migration", left)
 		}
 		return 0, false, nil
 	}
@@ -309,6 +351,25 @@ func (n *Node) migrateSlotBatch(req *migrateRequest, slot int) (moved int, more 
 		return 0, false, errors.New(j.ioErr)
 	}
 	return len(j.items), true, nil
+}
+
+// callMany sends pipelined commands and expects count replies, none an
+// error.
+func (mc *migrateConn) callMany(cmds []byte, count int, timeout time.Duration) error {
+	if err := mc.write(cmds, timeout); err != nil {
+		return err
+	}
+	var first error
+	for i := 0; i < count; i++ {
+		line, err := mc.readLine(timeout)
+		if err != nil {
+			return err
+		}
+		if line[0] == '-' && first == nil {
+			first = errors.New(string(line[1:]))
+		}
+	}
+	return first
 }
 
 // call sends one command and reads a simple, integer or bulk reply.
