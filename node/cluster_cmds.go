@@ -56,6 +56,7 @@ func addClusterModeCommands(t commandTable) {
 	})
 	sub("reset", -2, admin|FlagNoScript, adminCats, "Reset a Redis Cluster node", "3.0.0", cmdClusterReset)
 	sub("setslot", -4, admin, adminCats, "Bind a hash slot to a specific node", "3.0.0", cmdClusterSetSlot)
+	sub("migrateslots", -3, admin, adminCats, "Move whole slot ranges to another master in the background", "7.0.0", cmdClusterMigrateSlots)
 	sub("set-config-epoch", 3, admin, adminCats, "Set the configuration epoch in a new node", "3.0.0", func(c *Ctx) {
 		e, ok := c.ParseInt(2)
 		if !ok {

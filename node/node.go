@@ -60,6 +60,7 @@ type Node struct {
 	// cluster is the cluster state and bus; nil unless cluster-enabled
 	// (cluster_mode.go).
 	cluster *cluster.Cluster
+	slotMig *slotMigration // CLUSTER MIGRATESLOTS job; guarded by mu (cluster_migrateslots.go)
 
 	wal WriteLog
 	// persist serves SAVE/BGSAVE/BGREWRITEAOF and INFO persistence; nil
