@@ -45,7 +45,7 @@ func TestRestoreBenchmark(t *testing.T) {
 	srv.Store(t, "bench", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", miniotest.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", miniotest.SecretKey)
-	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\n", srv.Endpoint)
+	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\ncluster-node-timeout 15000\n", srv.Endpoint)
 	tgt := []string{"--target", "s3://bench/rs", "--s3-endpoint", srv.Endpoint}
 	nodes := startBackupCluster(t, 3, conf)
 
