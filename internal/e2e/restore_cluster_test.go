@@ -300,4 +300,17 @@ func TestRestoreAfterFailoverMinIO(t *testing.T) {
 	if m := mastersOf(t, restored); len(m) != 3 {
 		t.Fatalf("%d masters restored", len(m))
 	}
+	// The three replicas resync from their restored masters.
+	var replicas []*clusterNode
+	for _, nd := range restored {
+		if !isMaster(nd.addr()) {
+			replicas = append(replicas, nd)
+		}
+	}
+	if len(replicas) != 3 {
+		t.Fatalf("%d replicas restored", len(replicas))
+	}
+	waitAll(t, replicas, "restored replicas in sync", 30*time.Second, func(n *clusterNode) bool {
+		return strings.Contains(clusterDo(t, n.addr(), "INFO", "replication"), "master_link_status:up")
+	})
 }
