@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -555,13 +556,26 @@ func runRestoreOut(c context.Context, src restore.Source, at time.Time, o restor
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	for _, p := range plan {
+	// The nodes are written in parallel; their lines print in plan order.
+	outs := make([]bytes.Buffer, len(plan))
+	werrs := make([]error, len(plan))
+	var wg sync.WaitGroup
+	for i, p := range plan {
 		if o.nodeID != "" && p.id != o.nodeID {
 			continue
 		}
-		if err := writeRestoredNode(o.out, p, plan, ids, sm, w); err != nil {
-			return fmt.Errorf("%w\nthe output folder %s is incomplete: remove it before retrying", err, o.out)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			werrs[i] = writeRestoredNode(o.out, p, plan, ids, sm, &outs[i])
+		}()
+	}
+	wg.Wait()
+	for i := range plan {
+		w.Write(outs[i].Bytes())
+	}
+	if err := errors.Join(werrs...); err != nil {
+		return fmt.Errorf("%w\nthe output folder %s is incomplete: remove it before retrying", err, o.out)
 	}
 	fmt.Fprintf(w, "restore complete: start each node with `slotvault server %s/<node>/redis.conf`\n", o.out)
 	return nil

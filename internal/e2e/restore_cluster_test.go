@@ -174,9 +174,11 @@ func mastersOf(t *testing.T, nodes []*clusterNode) []*clusterNode {
 	return out
 }
 
-// TestRestoreAfterFailoverMinIO: a master fails over to its replica before
-// T; the rebuilt cluster takes that shard from the promoted replica's
-// backups and log, and comes back with three masters and three replicas.
+// TestRestoreAfterFailoverMinIO: a master fails over to its replica, then
+// 300 of its slots are resharded to another master, all before T; the
+// rebuilt cluster takes each slot from the node that owned it at T (the
+// promoted replica's backups and log, the reshard target's log), and comes
+// back with three masters and three replicas.
 func TestRestoreAfterFailoverMinIO(t *testing.T) {
 	srv := miniotest.Start(t)
 	srv.Store(t, "e2e", "")
@@ -240,6 +242,23 @@ func TestRestoreAfterFailoverMinIO(t *testing.T) {
 	waitAll(t, nodes, "cluster ok after failover", 30*time.Second, stateOK(t))
 	time.Sleep(300 * time.Millisecond) // topology records of the new epoch
 	clusterWrite(t, cc, "after", 50)
+	// Then a reshard before T: 300 slots (with their keys) move from the
+	// promoted master to another master; the restore must take them from it.
+	from := clusterDo(t, promoted.addr(), "CLUSTER", "MYID")
+	var to string
+	for _, m := range mastersOf(t, nodes) {
+		if m != promoted {
+			to = clusterDo(t, m.addr(), "CLUSTER", "MYID")
+			break
+		}
+	}
+	if o, err := runCLI(t, "--cluster", "reshard", promoted.addr(), "--cluster-from", from, "--cluster-to", to,
+		"--cluster-slots", "300", "--cluster-yes"); err != nil {
+		t.Fatalf("reshard: %v\n%s", err, o)
+	}
+	waitAll(t, nodes, "cluster ok after reshard", 30*time.Second, stateOK(t))
+	clusterWrite(t, cc, "resharded", 30)
+	cc.Do(context.Background(), "DEL", "str:base:1", "str:after:2")
 	for _, nd := range nodes {
 		waitShipped(t, testutil.Dial(t, nd.addr()))
 	}
@@ -281,4 +300,17 @@ func TestRestoreAfterFailoverMinIO(t *testing.T) {
 	if m := mastersOf(t, restored); len(m) != 3 {
 		t.Fatalf("%d masters restored", len(m))
 	}
+	// The three replicas resync from their restored masters.
+	var replicas []*clusterNode
+	for _, nd := range restored {
+		if !isMaster(nd.addr()) {
+			replicas = append(replicas, nd)
+		}
+	}
+	if len(replicas) != 3 {
+		t.Fatalf("%d replicas restored", len(replicas))
+	}
+	waitAll(t, replicas, "restored replicas in sync", 30*time.Second, func(n *clusterNode) bool {
+		return strings.Contains(clusterDo(t, n.addr(), "INFO", "replication"), "master_link_status:up")
+	})
 }
