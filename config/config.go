@@ -215,7 +215,7 @@ func (e *LineError) Unwrap() error { return ErrBadConfig }
 
 // Load reads a config file (path may be "" for none) and then applies the
 // command-line overrides, given as redis-server takes them
-// ("--port 7000 --save ''"). The returned Config is validated.
+// ("--port 7000 --save ”"). The returned Config is validated.
 func Load(path string, overrides []string) (*Config, error) {
 	c := Default()
 	if path != "" {

@@ -349,7 +349,6 @@ func unknownSubcommand(c *Ctx) {
 	c.Error("ERR unknown subcommand '" + truncArg(c.Args[1], 128) + "'. Try " + strings.ToUpper(strings.SplitN(c.Cmd.Name, "|", 2)[0]) + " HELP.")
 }
 
-
 // replyHelp writes a HELP reply: a heading and the given lines, then the
 // HELP entry, each as a status reply, as Redis's addReplyHelp does.
 func replyHelp(c *Ctx, name string, lines []string) {

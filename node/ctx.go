@@ -47,7 +47,6 @@ func (c *Ctx) Defer(fn func() uint64) bool {
 	return true
 }
 
-
 // Node returns the node executing the command.
 func (c *Ctx) Node() *Node { return c.n }
 

@@ -100,8 +100,8 @@ type protoGuard struct {
 	// goroutine) when the owner sets read deadlines itself, as a replica
 	// link does for repl-timeout; the guard then leaves them alone.
 	callerDeadlines bool
-	n  *Node
-	cl *Client
+	n               *Node
+	cl              *Client
 	// w receives protocol error replies; it is the client's serialised
 	// socket writer.
 	w io.Writer

@@ -23,7 +23,7 @@ type DB struct {
 	// load fewer on the hot path, which measurably matters for a keyspace
 	// larger than the CPU caches (docs/benchmarks.md).
 	keyMaps [slots.Count]map[string]*Entry
-	size   int
+	size    int
 	// nonEmpty counts slots holding at least one key.
 	nonEmpty int
 	volatile int

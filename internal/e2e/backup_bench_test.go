@@ -30,10 +30,12 @@ import (
 //  1. full-backup throughput in MB/s for a dataset of random (incompressible)
 //     1 KiB values, next to a plain minio-go PutObject of a file with the
 //     same number of bytes to the same MinIO;
+//
 //  2. redis-benchmark throughput and p99 with and without a backup running;
+//
 //  3. log-shipping lag (INFO backup) under a steady write load.
 //
-//	SLOTVAULT_BENCH=1 go test ./internal/e2e/ -run TestBackupBenchmarks -count=1 -v -timeout 20m
+//     SLOTVAULT_BENCH=1 go test ./internal/e2e/ -run TestBackupBenchmarks -count=1 -v -timeout 20m
 //
 // SLOTVAULT_BENCH_MB sets the dataset size (default 300).
 func TestBackupBenchmarks(t *testing.T) {

@@ -95,8 +95,8 @@ func (v Value) IsError() bool { return v.Type == '-' }
 
 // Conn is a client connection.
 type Conn struct {
-	c  net.Conn
-	r  *bufio.Reader
+	c       net.Conn
+	r       *bufio.Reader
 	Timeout time.Duration
 }
 

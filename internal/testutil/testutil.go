@@ -289,9 +289,9 @@ func Dial(t testing.TB, addr string) *resp.Conn {
 
 // Diff drives a real redis-server and a slotvault node side by side.
 type Diff struct {
-	t     testing.TB
-	Redis *resp.Conn
-	SV    *resp.Conn
+	t                 testing.TB
+	Redis             *resp.Conn
+	SV                *resp.Conn
 	RedisAddr, SVAddr string
 }
 
