@@ -964,26 +964,8 @@ func (l *recordingLog) String() string { return strings.Join(l.recs, "|") }
 
 func startLoggedNode(t *testing.T, wl node.WriteLog, lines ...string) (*node.Node, string) {
 	t.Helper()
-	port := testutil.FreePort(t)
-	over := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir()}
-	for _, l := range lines {
-		args, _ := config.SplitArgs(l)
-		over = append(over, "--"+args[0])
-		over = append(over, args[1:]...)
-	}
-	cfg, err := config.Load("", over)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(cfg, node.Options{WriteLog: wl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n, "127.0.0.1:" + strconv.Itoa(port)
+	p := testutil.StartInProcWith(t, node.Options{WriteLog: wl}, lines...)
+	return p.Node, p.Addr()
 }
 
 func mustDo(t *testing.T, c *resp.Conn, args ...string) resp.Value {

@@ -251,6 +251,13 @@ func (p *InProc) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
 // ("directive value" strings), closed when the test ends.
 func StartInProc(t testing.TB, lines ...string) *InProc {
 	t.Helper()
+	return StartInProcWith(t, node.Options{}, lines...)
+}
+
+// StartInProcWith is StartInProc with construction options (a write log
+// to record propagation, a logger).
+func StartInProcWith(t testing.TB, opts node.Options, lines ...string) *InProc {
+	t.Helper()
 	port := FreePort(t)
 	overrides := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir()}
 	for _, l := range lines {
@@ -265,7 +272,7 @@ func StartInProc(t testing.TB, lines ...string) *InProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(cfg, node.Options{})
+	n, err := node.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
