@@ -91,6 +91,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -601,6 +602,11 @@ func (rl *replicaLink) send(preamble string) {
 			case <-n.closed:
 				return
 			}
+			// Let the connections that are ready run their commands first,
+			// so one write carries the stream of the whole round instead
+			// of one command (Redis writes to replicas once per event-loop
+			// iteration).
+			runtime.Gosched()
 			continue
 		}
 		w := bufs

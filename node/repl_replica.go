@@ -159,21 +159,38 @@ type linkReader struct {
 	ml *masterLink
 	rd *bufio.Reader
 	c  net.Conn
+}
+
+// linkConn is the replica's side of the link as the buffered reader sees
+// it: every read from the socket (only when the buffer is empty) arms the
+// repl-timeout deadline and records the time of the last I/O.
+type linkConn struct {
+	ml *masterLink
+	c  net.Conn
 	to time.Duration
 }
 
-func (lr *linkReader) deadline() { lr.c.SetReadDeadline(time.Now().Add(lr.to)) }
+func (lc *linkConn) Read(p []byte) (int, error) {
+	lc.c.SetReadDeadline(time.Now().Add(lc.to))
+	n, err := lc.c.Read(p)
+	if n > 0 {
+		lc.ml.lastIO.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func newLinkReader(ml *masterLink, c net.Conn, to time.Duration) *linkReader {
+	return &linkReader{ml: ml, c: c, rd: bufio.NewReaderSize(&linkConn{ml: ml, c: c, to: to}, 64<<10)}
+}
 
 // line reads one reply line, skipping the empty keepalive lines a master
 // sends while preparing a sync.
 func (lr *linkReader) line() (string, error) {
 	for {
-		lr.deadline()
 		s, err := lr.rd.ReadString('\n')
 		if err != nil {
 			return "", err
 		}
-		lr.ml.lastIO.Store(time.Now().UnixNano())
 		s = strings.TrimRight(s, "\r\n")
 		if s != "" {
 			return s, nil
@@ -182,18 +199,13 @@ func (lr *linkReader) line() (string, error) {
 }
 
 func (lr *linkReader) full(p []byte) error {
-	lr.deadline()
 	_, err := io.ReadFull(lr.rd, p)
-	if err == nil {
-		lr.ml.lastIO.Store(time.Now().UnixNano())
-	}
 	return err
 }
 
 // command reads one RESP array command from the stream and returns its
-// arguments and its size in bytes.
+// arguments and its size in bytes. The arguments share one allocation.
 func (lr *linkReader) command() ([][]byte, int, error) {
-	lr.deadline()
 	head, err := lr.rd.ReadSlice('\n')
 	if err != nil {
 		return nil, 0, err
@@ -207,8 +219,8 @@ func (lr *linkReader) command() ([][]byte, int, error) {
 		return nil, 0, fmt.Errorf("node: protocol error from master: bad array length %q", head)
 	}
 	args := make([][]byte, argc)
+	var slab []byte
 	for i := range args {
-		lr.deadline()
 		h, err := lr.rd.ReadSlice('\n')
 		if err != nil {
 			return nil, 0, err
@@ -221,14 +233,28 @@ func (lr *linkReader) command() ([][]byte, int, error) {
 		if !ok || l < 0 {
 			return nil, 0, fmt.Errorf("node: protocol error from master: bad bulk length %q", h)
 		}
-		a := make([]byte, l+2)
+		need := int(l) + 2
+		if need > 4096 {
+			// Big values get their own buffer.
+			a := make([]byte, need)
+			if err := lr.full(a); err != nil {
+				return nil, 0, err
+			}
+			args[i] = a[:l:l]
+			size += need
+			continue
+		}
+		if cap(slab)-len(slab) < need {
+			slab = make([]byte, 0, max(need, 512))
+		}
+		a := slab[len(slab) : len(slab)+need]
+		slab = slab[:len(slab)+need]
 		if err := lr.full(a); err != nil {
 			return nil, 0, err
 		}
-		args[i] = a[:l]
-		size += len(a)
+		args[i] = a[:l:l]
+		size += need
 	}
-	lr.ml.lastIO.Store(time.Now().UnixNano())
 	return args, size, nil
 }
 
@@ -280,7 +306,7 @@ func (ml *masterLink) session() error {
 	n.mu.Unlock()
 	n.log.Info("MASTER <-> REPLICA sync started", "master", ml.addr())
 
-	lr := &linkReader{ml: ml, rd: bufio.NewReaderSize(conn, 64<<10), c: conn, to: timeout}
+	lr := newLinkReader(ml, conn, timeout)
 	ask := func(args ...string) (string, error) {
 		if err := ml.write(conn, args...); err != nil {
 			return "", err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,6 +271,14 @@ func (l *Log) Wait(seq uint64) error {
 		}
 		return err
 	}
+	if l.written.Load() >= seq {
+		return nil
+	}
+	// Let the other runnable connections append their records first, so
+	// one write covers the batches of every client served in this round
+	// (Redis writes the AOF once per event-loop iteration, for the same
+	// reason).
+	runtime.Gosched()
 	if l.written.Load() >= seq {
 		return nil
 	}

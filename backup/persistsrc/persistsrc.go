@@ -19,6 +19,7 @@
 package persistsrc
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -229,11 +230,14 @@ func (l *Log) readSegment(s persistence.SegmentInfo, off int64, after, upTo uint
 		return position{}, false, err
 	}
 	size := st.Size()
+	// One buffered pass over the segment: records are small, and two
+	// preads per record cost more than the record itself.
+	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 256<<10)
 	var pre [8]byte
 	var body []byte
 	pos := position{seg: s.FirstSeq}
 	for off+8 <= size {
-		if _, err := f.ReadAt(pre[:], off); err != nil {
+		if _, err := io.ReadFull(br, pre[:]); err != nil {
 			return pos, true, nil
 		}
 		n := int64(binary.LittleEndian.Uint32(pre[:4]))
@@ -245,7 +249,7 @@ func (l *Log) readSegment(s persistence.SegmentInfo, off int64, after, upTo uint
 			body = make([]byte, n)
 		}
 		body = body[:n]
-		if _, err := f.ReadAt(body, off+8); err != nil {
+		if _, err := io.ReadFull(br, body); err != nil {
 			return pos, true, nil
 		}
 		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(pre[4:]) {
