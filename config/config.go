@@ -146,6 +146,9 @@ type Config struct {
 
 	// Backup holds the backup-* directives (config/backup.go).
 	Backup BackupConfig
+	// Obs holds metrics, log format and latency monitoring directives
+	// (config/observability.go).
+	Obs ObservabilityConfig
 
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.

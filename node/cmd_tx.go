@@ -178,6 +178,7 @@ func (n *Node) runInExecLocked(c *Ctx, top *Command) {
 	if top.Flags&FlagSkipSlowlog == 0 {
 		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
 	}
+	n.observeLocked(c, top, start, dur, before)
 }
 
 // lowerASCII returns b lower-cased as a string.

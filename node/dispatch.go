@@ -143,6 +143,11 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		r.Simple("QUEUED")
 		return
 	}
+	if len(n.monitors) > 0 && n.monitorRejectLocked(cl, sub) {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		return
+	}
 	if cl.inPubSub() && !allowedInPubSub(cmd.Name) {
 		n.mu.Unlock()
 		r.Error("ERR Can't execute '" + sub.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
@@ -229,6 +234,7 @@ func (n *Node) callAtLocked(c *Ctx, top *Command, start time.Time) uint64 {
 	if top.Flags&FlagSkipSlowlog == 0 {
 		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
 	}
+	n.observeLocked(c, top, start, dur, errBefore)
 	seq := n.flushPropagationLocked(c)
 	if len(n.readyKeys) > 0 {
 		if s := n.serveReadyKeysLocked(); s > seq {
