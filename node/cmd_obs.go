@@ -285,13 +285,9 @@ func cmdLatencyHistogram(c *Ctx) {
 		}
 		sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	} else {
-		seen := map[*Command]bool{}
+		// Named commands are listed as asked, repeats included (as Redis).
 		for _, a := range c.Args[2:] {
-			cmd := n.lookupFullName(strings.ToLower(string(a)))
-			if cmd != nil && !seen[cmd] {
-				seen[cmd] = true
-				add(cmd)
-			}
+			add(n.lookupFullName(strings.ToLower(string(a))))
 		}
 	}
 	c.R.Map(len(cmds))
@@ -375,8 +371,10 @@ func (n *Node) monitorRejectLocked(cl *Client, sub *Command) bool {
 }
 
 // feedMonitorsLocked sends one executed command to every MONITOR client in
-// Redis's format: +<unix time>.<µs> [<db> <peer>] "arg" "arg"...
-func (n *Node) feedMonitorsLocked(cl *Client, args [][]byte, at time.Time) {
+// Redis's format: +<unix time>.<µs> [<db> <peer>] "arg" "arg"... A monitor
+// that ran the command itself gets the line in its reply buffer r, right
+// after the command's reply, as Redis orders them.
+func (n *Node) feedMonitorsLocked(cl *Client, args [][]byte, at time.Time, r *Reply) {
 	line := make([]byte, 0, 64+requestLen(args))
 	line = append(line, '+')
 	line = strconv.AppendInt(line, at.Unix(), 10)
@@ -397,7 +395,10 @@ func (n *Node) feedMonitorsLocked(cl *Client, args [][]byte, at time.Time) {
 	}
 	line = append(line, "\r\n"...)
 	for _, m := range n.monitors {
-		if m.netConn != nil {
+		switch {
+		case m == cl && r != nil:
+			r.Raw(line)
+		case m.netConn != nil:
 			m.netConn.push(line)
 		}
 	}

@@ -231,10 +231,10 @@ func (n *Node) callAtLocked(c *Ctx, top *Command, start time.Time) uint64 {
 	n.stats.TotalCommands++
 	cl.LastCmd = cmd.Name
 	cl.LastActive = start
+	n.observeLocked(c, top, start, dur, errBefore)
 	if top.Flags&FlagSkipSlowlog == 0 {
 		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
 	}
-	n.observeLocked(c, top, start, dur, errBefore)
 	seq := n.flushPropagationLocked(c)
 	if len(n.readyKeys) > 0 {
 		if s := n.serveReadyKeysLocked(); s > seq {

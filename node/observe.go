@@ -64,10 +64,15 @@ type slotStat struct {
 	cpuUsec, netIn, netOut int64
 }
 
-// observeLocked runs after a command executed (top level or inside EXEC).
-// replyFrom is where the command's reply starts in c.R.
+// observeLocked runs after a command executed (top level or inside EXEC),
+// before the slow log sees its arguments. replyFrom is where the command's
+// reply starts in c.R.
 func (n *Node) observeLocked(c *Ctx, top *Command, start time.Time, dur time.Duration, replyFrom int) {
 	cfg := n.cfg
+	switch c.Cmd.Name {
+	case "auth", "hello":
+		redactCredentials(c)
+	}
 	if cfg.LatencyTrackingEnabled {
 		c.Cmd.lat.record(dur)
 	}
@@ -78,8 +83,8 @@ func (n *Node) observeLocked(c *Ctx, top *Command, start time.Time, dur time.Dur
 		}
 		n.latency.addLocked(event, start.Unix(), dur.Milliseconds())
 	}
-	if len(n.monitors) > 0 && top.Flags&(FlagSkipMonitor|FlagAdmin) == 0 && c.Cl != nil {
-		n.feedMonitorsLocked(c.Cl, c.Args, start)
+	if len(n.monitors) > 0 && (top.Flags|c.Cmd.Flags)&(FlagSkipMonitor|FlagAdmin) == 0 && c.Cl != nil {
+		n.feedMonitorsLocked(c.Cl, c.Args, start, c.R)
 	}
 	if cfg.Obs.SlotStatsEnabled && n.cluster != nil {
 		if n.slotStats == nil {
@@ -111,5 +116,26 @@ func (n *Node) chargeSlotLocked(c *Ctx, dur time.Duration, replyFrom int) {
 	st.netIn += int64(requestLen(c.Args))
 	if out := c.R.Len() - replyFrom; out > 0 {
 		st.netOut += int64(out)
+	}
+}
+
+// redactCredentials hides passwords from the slow log and MONITOR as Redis
+// does: AUTH's arguments (when it has at most two), HELLO's AUTH username
+// and password.
+func redactCredentials(c *Ctx) {
+	if c.Cmd.Name == "auth" {
+		if len(c.Args) <= 3 {
+			for i := 1; i < len(c.Args); i++ {
+				c.Redact(i)
+			}
+		}
+		return
+	}
+	for i := 2; i+2 < len(c.Args); i++ {
+		if c.ArgIs(i, "auth") {
+			c.Redact(i + 1)
+			c.Redact(i + 2)
+			i += 2
+		}
 	}
 }
