@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -322,4 +323,32 @@ SLOWLOG GET 0
 SLOWLOG RESET
 SLOWLOG LEN
 `)
+}
+
+// TestDiffObsLatencyStats: INFO latencystats lists the same commands with
+// the same percentile fields as Redis (values differ: timing).
+func TestDiffObsLatencyStats(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+CONFIG RESETSTAT
+SET k v
+GET k
+GET k
+CONFIG GET maxmemory
+CLIENT GETNAME
+CONFIG SET latency-tracking-info-percentiles "50 99.99 100"
+`)
+	num := regexp.MustCompile(`=\d+\.\d{3}`)
+	lines := func(c *resp.Conn) string {
+		v, err := c.Do("INFO", "latencystats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls := strings.Split(strings.TrimSpace(num.ReplaceAllString(v.Str, "=N")), "\r\n")
+		sort.Strings(ls)
+		return strings.Join(ls, "\n")
+	}
+	if r, s := lines(d.Redis), lines(d.SV); r != s {
+		t.Errorf("INFO latencystats\nredis:\n%s\nslotvault:\n%s", r, s)
+	}
 }

@@ -1,7 +1,12 @@
 package node
 
 import (
+	"fmt"
+	"math"
 	"math/bits"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slotvault/slotvault/slots"
@@ -138,4 +143,60 @@ func redactCredentials(c *Ctx) {
 			i += 2
 		}
 	}
+}
+
+// infoLatencyStats renders INFO latencystats: for each command with
+// recorded latencies (sorted by name; Redis uses hash order), the
+// latency-tracking-info-percentiles as p<pct>=<µs>. A percentile's value
+// is the upper bound of the histogram bucket holding it.
+func (n *Node) infoLatencyStats(b *strings.Builder) {
+	pcts := []float64{50, 99, 99.9}
+	if v, ok := n.cfg.Extra["latency-tracking-info-percentiles"]; ok {
+		pcts = pcts[:0]
+		for _, f := range strings.Fields(v) {
+			if p, err := strconv.ParseFloat(f, 64); err == nil {
+				pcts = append(pcts, p)
+			}
+		}
+	}
+	var cmds []*Command
+	for _, c := range n.cmds {
+		if c.lat.total > 0 {
+			cmds = append(cmds, c)
+		}
+		for _, s := range c.Subcommands {
+			if s.lat.total > 0 {
+				cmds = append(cmds, s)
+			}
+		}
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	for _, c := range cmds {
+		b.WriteString("latency_percentiles_usec_" + c.Name + ":")
+		for j, p := range pcts {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(b, "p%s=%.3f", strconv.FormatFloat(p, 'f', -1, 64), c.lat.percentileUsec(p))
+		}
+		b.WriteString("\r\n")
+	}
+}
+
+// percentileUsec returns the upper bound, in µs, of the bucket holding
+// percentile p (0-100).
+func (h *latHist) percentileUsec(p float64) float64 {
+	if h.total == 0 {
+		return 0
+	}
+	want := uint64(math.Ceil(p / 100 * float64(h.total)))
+	want = max(want, 1)
+	var cum uint64
+	for i, v := range h.counts {
+		cum += v
+		if cum >= want {
+			return float64(uint64(1024)<<i) / 1000
+		}
+	}
+	return float64(uint64(1024)<<(latBuckets-1)) / 1000
 }
