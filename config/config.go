@@ -468,6 +468,7 @@ func (c *Config) Validate() error {
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")
 	}
+	errs = append(errs, c.validateObservability()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadConfig, strings.Join(errs, "; "))
 	}

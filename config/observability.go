@@ -102,3 +102,26 @@ func init() {
 		},
 		get: func(c *Config) string { return fmtBool(c.Obs.SlotStatsEnabled) }}
 }
+
+// validateObservability reports metrics-port clashes with the client and
+// cluster bus ports.
+func (c *Config) validateObservability() []string {
+	mp := c.Obs.MetricsPort
+	if mp == 0 {
+		return nil
+	}
+	var errs []string
+	if mp == c.Port {
+		errs = append(errs, "metrics-port must differ from port")
+	}
+	if c.ClusterEnabled {
+		bus := c.ClusterPort
+		if bus == 0 {
+			bus = c.Port + 10000
+		}
+		if mp == bus {
+			errs = append(errs, "metrics-port must differ from the cluster bus port")
+		}
+	}
+	return errs
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
 )
@@ -37,6 +38,7 @@ func TestClusterSlotStats(t *testing.T) {
 			t.Fatalf("cluster_state never ok: %s", do("CLUSTER", "INFO"))
 		}
 	}
+	checkClusterMetrics(t, s)
 	expect("+OK", "SET", "foo", "1") // slot 12182
 	expect("+OK", "SET", "{foo}2", "1")
 	expect("+OK", "SET", "a", "1") // slot 15495
@@ -107,5 +109,34 @@ func TestClusterSlotStatsDisabled(t *testing.T) {
 	v, _ := c.Do("CLUSTER", "SLOT-STATS", "SLOTSRANGE", "0", "1")
 	if v.String() != "(error) ERR This instance has cluster support disabled" {
 		t.Errorf("got %s", v)
+	}
+}
+
+// checkClusterMetrics: the Prometheus collector reports cluster state.
+func checkClusterMetrics(t *testing.T, s *testutil.InProc) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s.Node.MetricsCollector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				name += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got[name] = m.GetGauge().GetValue()
+		}
+	}
+	for k, want := range map[string]float64{
+		"slotvault_cluster_enabled": 1, "slotvault_cluster_state_ok": 1, "slotvault_cluster_known_nodes": 1,
+		"slotvault_cluster_size": 1, "slotvault_cluster_slots,state=assigned": 16284, "slotvault_cluster_slots,state=fail": 0,
+	} {
+		if v, ok := got[k]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
+		}
 	}
 }
