@@ -255,7 +255,7 @@ func TestDiffObsMonitor(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for i := 0; i < 4; i++ {
+		for i := 0; i < 6; i++ { // 4 replies (MONITOR again: none), 2 feeds of PING
 			v, err := s.mon.Read()
 			if err != nil {
 				t.Fatal(err)
@@ -277,6 +277,20 @@ func TestDiffObsMonitor(t *testing.T) {
 		if !strings.Contains(v.Str, " flags=O ") {
 			t.Errorf("CLIENT LIST without a monitor (flags=O):\n%s", v.Str)
 		}
+	}
+	// RESET ends monitoring: the keyspace is reachable again.
+	for _, s := range sides {
+		s.lines = nil
+		for _, a := range [][]string{{"RESET"}, {"GET", "k"}} {
+			v, err := s.mon.Do(a...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.lines = append(s.lines, v.String())
+		}
+	}
+	if r, s := strings.Join(sides[0].lines, "\n"), strings.Join(sides[1].lines, "\n"); r != s {
+		t.Errorf("after RESET\nredis:\n%s\nslotvault:\n%s", r, s)
 	}
 	d.Run(`
 MULTI
