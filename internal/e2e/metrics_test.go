@@ -130,6 +130,34 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 
+	// A backup: the backup family follows INFO backup.
+	if v, err := c.Do("SVBACKUP", "NOW"); err != nil || v.Type == '-' {
+		t.Fatalf("SVBACKUP NOW: %v %v", v, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		v, _ := c.Do("INFO", "backup")
+		if strings.Contains(v.Str, "backup_ok_count:1\r\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backup did not finish:\n%s", v.Str)
+		}
+	}
+	m = scrape(t, mport)
+	for k, ok := range map[string]func(float64) bool{
+		`slotvault_backup_success_total`:                  func(v float64) bool { return v == 1 },
+		`slotvault_backup_failures_total`:                 func(v float64) bool { return v == 0 },
+		`slotvault_backup_last_ok`:                        func(v float64) bool { return v == 1 },
+		`slotvault_backup_last_success_age_seconds`:       func(v float64) bool { return v >= 0 && v < 60 },
+		`slotvault_backup_last_success_timestamp_seconds`: func(v float64) bool { return v > 1.6e9 },
+		`slotvault_backup_log_ship_lag_records`:           func(v float64) bool { return v >= 0 },
+		`slotvault_backup_log_ship_lag_seconds`:           func(v float64) bool { return v >= 0 },
+	} {
+		if v, found := m[k]; !found || !ok(v) {
+			t.Errorf("%s = %v (present %v)", k, v, found)
+		}
+	}
+
 	s.Stop()
 	if _, err := http.Get("http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"); err == nil {
 		t.Errorf("metrics endpoint still answers after shutdown")
