@@ -366,3 +366,24 @@ CONFIG SET latency-tracking-info-percentiles "50 99.99 100"
 		t.Errorf("INFO latencystats\nredis:\n%s\nslotvault:\n%s", r, s)
 	}
 }
+
+// TestDiffObsRESP3: reply types under RESP3 (maps, verbatim strings).
+func TestDiffObsRESP3(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+? HELLO 3
+SET k v
+LATENCY HISTOGRAM nosuch
+? LATENCY HISTOGRAM set
+LATENCY LATEST
+LATENCY HISTORY command
+? LATENCY DOCTOR
+? MEMORY STATS
+? MEMORY DOCTOR
+? MEMORY MALLOC-STATS
+? MEMORY USAGE k
+MEMORY USAGE nosuch
+LATENCY HELP
+MEMORY HELP
+`)
+}
