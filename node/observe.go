@@ -74,9 +74,11 @@ type slotStat struct {
 // reply starts in c.R.
 func (n *Node) observeLocked(c *Ctx, top *Command, start time.Time, dur time.Duration, replyFrom int) {
 	cfg := n.cfg
-	switch c.Cmd.Name {
-	case "auth", "hello":
-		redactCredentials(c)
+	if c.Cmd.Flags&FlagNoAuth != 0 { // AUTH and HELLO are among these
+		switch c.Cmd.Name {
+		case "auth", "hello":
+			redactCredentials(c)
+		}
 	}
 	if cfg.LatencyTrackingEnabled {
 		c.Cmd.lat.record(dur)
