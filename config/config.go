@@ -146,6 +146,9 @@ type Config struct {
 
 	// Backup holds the backup-* directives (config/backup.go).
 	Backup BackupConfig
+	// Obs holds metrics, log format and latency monitoring directives
+	// (config/observability.go).
+	Obs ObservabilityConfig
 
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
@@ -465,6 +468,7 @@ func (c *Config) Validate() error {
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")
 	}
+	errs = append(errs, c.validateObservability()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadConfig, strings.Join(errs, "; "))
 	}

@@ -264,6 +264,7 @@ func (n *Node) resetClientLocked(cl *Client) {
 	cl.Name = ""
 	cl.replyOff = false
 	cl.replySkipNext = false
+	n.removeMonitorLocked(cl)
 }
 
 // applyReplyMode drops the reply of the command just executed when CLIENT
@@ -693,6 +694,9 @@ const (
 func (n *Node) writeClientInfoLocked(b *strings.Builder, cl *Client, cur *Ctx) {
 	now := time.Now()
 	flags := ""
+	if n.isMonitorLocked(cl) {
+		flags += "O"
+	}
 	if cl.SubscriptionCount() > 0 {
 		flags += "P"
 	}

@@ -366,8 +366,10 @@ func cmdConfigRewrite(c *Ctx) {
 func (n *Node) resetStatsLocked() {
 	for _, cmd := range n.cmds {
 		cmd.calls, cmd.usec, cmd.rejected, cmd.failed = 0, 0, 0, 0
+		cmd.lat.reset()
 		for _, s := range cmd.Subcommands {
 			s.calls, s.usec, s.rejected, s.failed = 0, 0, 0, 0
+			s.lat.reset()
 		}
 	}
 	st := &n.stats

@@ -175,6 +175,7 @@ func (n *Node) runInExecLocked(c *Ctx, top *Command) {
 	n.stats.TotalCommands++
 	cl.LastCmd = cmd.Name
 	cl.LastActive = start
+	n.observeLocked(c, top, start, dur, before)
 	if top.Flags&FlagSkipSlowlog == 0 {
 		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
 	}

@@ -74,6 +74,7 @@ type Command struct {
 
 	// Stats, guarded by the node lock.
 	calls, usec, rejected, failed int64
+	lat                           latHist // latency histogram (observe.go)
 }
 
 // KeyIndexes returns the positions of the keys in args.
@@ -159,5 +160,7 @@ func buildCommandTable() commandTable {
 	addClusterModeCommands(t)
 	t.add(append(migrateCommands(), functionCommands()...)...)
 	t.add(replCommands()...)
+	t.add(observabilityCommands()...)
+	addSlotStatsCommand(t)
 	return t
 }

@@ -985,6 +985,9 @@ func mustDo(t *testing.T, c *resp.Conn, args ...string) resp.Value {
 func slotvaultOnly(name string) bool {
 	// cluster|myshardid is Redis 7.2's, asked for by the cluster issue;
 	// cluster|migrateslots is slotvault's (docs/migrateslots.md).
+	if observabilityOnly(name) {
+		return true
+	}
 	return strings.HasPrefix(name, "backup-") || name == "svbackup" || strings.HasPrefix(name, "svbackup|") ||
 		name == "cluster|myshardid" || name == "cluster|migrateslots"
 }

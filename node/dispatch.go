@@ -143,6 +143,11 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 		r.Simple("QUEUED")
 		return
 	}
+	if len(n.monitors) > 0 && n.monitorRejectLocked(cl, sub) {
+		n.mu.Unlock()
+		n.rejectInMulti(cl)
+		return
+	}
 	if cl.inPubSub() && !allowedInPubSub(cmd.Name) {
 		n.mu.Unlock()
 		r.Error("ERR Can't execute '" + sub.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
@@ -226,6 +231,7 @@ func (n *Node) callAtLocked(c *Ctx, top *Command, start time.Time) uint64 {
 	n.stats.TotalCommands++
 	cl.LastCmd = cmd.Name
 	cl.LastActive = start
+	n.observeLocked(c, top, start, dur, errBefore)
 	if top.Flags&FlagSkipSlowlog == 0 {
 		n.slowlog.maybeAddLocked(n, cl, c.Args, start, dur)
 	}

@@ -191,6 +191,8 @@ func (n *Node) renderInfoSection(name string, b *strings.Builder) {
 		n.infoCommandStats(b)
 	case "errorstats":
 		n.infoErrorStats(b)
+	case "latencystats":
+		n.infoLatencyStats(b)
 	case "cluster":
 		fmt.Fprintf(b, "cluster_enabled:%d\r\n", boolInt(n.cfg.ClusterEnabled))
 	case "keyspace":

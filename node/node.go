@@ -99,6 +99,13 @@ type Node struct {
 	migrate migrateSockets
 	// repl is the replication state (repl.go), guarded by mu.
 	repl replState
+
+	// Observability (observe.go, cmd_obs.go), guarded by mu: the latency
+	// monitor, MONITOR clients and CLUSTER SLOT-STATS traffic (allocated
+	// on first use in cluster mode).
+	latency   latencyState
+	monitors  []*Client
+	slotStats *[16384]slotStat
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -411,6 +418,7 @@ func (n *Node) onClosed(conn redcon.Conn, err error) {
 // freeClientLocked releases everything a client holds.
 func (n *Node) freeClientLocked(cl *Client) {
 	delete(n.clients, cl.ID)
+	n.removeMonitorLocked(cl)
 	n.unwatchAllLocked(cl)
 	n.pubsub.removeClientLocked(cl)
 	if cl.blocked != nil {

@@ -94,6 +94,8 @@ type Log struct {
 	// counters for INFO
 	lastErrAt atomic.Int64
 	delayed   atomic.Int64
+	// fsyncHist times segment fsyncs (fsync_stats.go).
+	fsyncHist fsyncHist
 }
 
 // OpenLog opens the log for appending. Records continue at nextSeq in a new
@@ -412,7 +414,9 @@ func (l *Log) syncSegLocked() error {
 		return nil
 	}
 	l.syncMu.Lock()
+	t0 := time.Now()
 	err := seg.f.Sync()
+	l.fsyncHist.record(time.Since(t0))
 	l.syncMu.Unlock()
 	if err != nil {
 		seg.broken = true

@@ -42,7 +42,7 @@ func runServer(args []string) error {
 		fmt.Fprintln(os.Stderr, err)
 		return exitError{1}
 	}
-	logger, closeLog, err := openLog(cfg)
+	logger, logLevel, closeLog, err := openLog(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "slotvault:", err)
 		return exitError{1}
@@ -84,6 +84,16 @@ func runServer(args []string) error {
 		return exitError{1}
 	}
 	bk := startBackup(n, cfg, mgr, logger)
+	n.OnConfigSet(func(_, cur *config.Config) error { logLevel.Set(slogLevel(cur.LogLevel)); return nil })
+	metrics, err := startMetrics(n, cfg, logger)
+	if err != nil {
+		logger.Error("start-up failed: metrics endpoint", "err", err)
+		fmt.Fprintln(os.Stderr, "slotvault: start-up failed: metrics endpoint:", err)
+		n.Close()
+		bk.stop()
+		stopPersistence(n, cfg, mgr, logger)
+		return exitError{1}
+	}
 	if cfg.Pidfile != "" {
 		if err := node.WritePidfile(cfg.Pidfile); err != nil {
 			logger.Warn("failed to write pidfile", "path", cfg.Pidfile, "err", err)
@@ -98,6 +108,7 @@ func runServer(args []string) error {
 		logger.Info("received signal, shutting down", "signal", s.String())
 	case <-n.Done():
 	}
+	metrics.stop()
 	n.Close()
 	bk.stop()
 	stopPersistence(n, cfg, mgr, logger)
@@ -134,27 +145,70 @@ func stopExtensions(log *slog.Logger) {
 	}
 }
 
-func openLog(cfg *config.Config) (*slog.Logger, func(), error) {
+// openLog opens the log file (or stdout) with the configured format
+// (log-format text|json) and level. The level is a LevelVar so that
+// CONFIG SET loglevel takes effect at once.
+func openLog(cfg *config.Config) (*slog.Logger, *slog.LevelVar, func(), error) {
 	var w io.Writer = os.Stdout
 	closeFn := func() {}
 	if cfg.LogFile != "" {
 		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return nil, nil, fmt.Errorf("can't open the log file %s: %w", cfg.LogFile, err)
+			return nil, nil, nil, fmt.Errorf("can't open the log file %s: %w", cfg.LogFile, err)
 		}
 		w = f
 		closeFn = func() { f.Close() }
 	}
-	level := slog.LevelInfo
-	switch cfg.LogLevel {
-	case "debug":
-		level = slog.LevelDebug
-	case "verbose":
-		level = slog.LevelDebug + 2
-	case "warning":
-		level = slog.LevelWarn
-	case "nothing":
-		level = slog.LevelError + 100
+	level := new(slog.LevelVar)
+	level.Set(slogLevel(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: renameLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.Obs.LogFormat == config.LogJSON {
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+	return slog.New(h), level, closeFn, nil
+}
+
+// levelVerbose sits between debug and notice, as Redis's verbose does.
+const levelVerbose = slog.LevelDebug + 2
+
+// slogLevel maps Redis's loglevel names to slog levels: debug, verbose,
+// notice (slog's Info) and warning; "nothing" silences the log.
+func slogLevel(name string) slog.Level {
+	switch name {
+	case "debug":
+		return slog.LevelDebug
+	case "verbose":
+		return levelVerbose
+	case "warning":
+		return slog.LevelWarn
+	case "nothing":
+		return slog.LevelError + 100
+	}
+	return slog.LevelInfo
+}
+
+// renameLevel prints levels with Redis's names (VERBOSE, NOTICE, WARNING)
+// instead of slog's DEBUG+2, INFO and WARN.
+func renameLevel(groups []string, a slog.Attr) slog.Attr {
+	if a.Key != slog.LevelKey || len(groups) > 0 {
+		return a
+	}
+	lv, ok := a.Value.Any().(slog.Level)
+	if !ok {
+		return a
+	}
+	switch {
+	case lv < levelVerbose:
+		a.Value = slog.StringValue("DEBUG")
+	case lv < slog.LevelInfo:
+		a.Value = slog.StringValue("VERBOSE")
+	case lv < slog.LevelWarn:
+		a.Value = slog.StringValue("NOTICE")
+	case lv < slog.LevelError:
+		a.Value = slog.StringValue("WARNING")
+	default:
+		a.Value = slog.StringValue("ERROR")
+	}
+	return a
 }
