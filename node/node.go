@@ -99,6 +99,10 @@ type Node struct {
 	migrate migrateSockets
 	// repl is the replication state (repl.go), guarded by mu.
 	repl replState
+
+	// shut is the SHUTDOWN in progress (shutdown.go), guarded by mu.
+	shut      shutdownState
+	finalOnce sync.Once // the last replication-state save in Close
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -293,7 +297,9 @@ func (n *Node) Close() error {
 		n.migrate.closeAll()
 	})
 	n.wg.Wait()
-	n.saveReplState(true)
+	// Close may run twice at once (SHUTDOWN, then the process's stop
+	// path): the final state is written once, and both wait for it.
+	n.finalOnce.Do(func() { n.saveReplState(true) })
 	return nil
 }
 
