@@ -348,9 +348,9 @@ func truncArg(a []byte, max int) string {
 	return string(a)
 }
 
-// overMaxMemoryLocked reports whether used memory exceeds maxmemory. Until
-// eviction lands (noeviction is the only policy acted on), this refuses
-// denyoom commands.
+// overMaxMemoryLocked evicts keys as maxmemory-policy says while used
+// memory exceeds maxmemory, and reports whether it still does with nothing
+// left to evict (evict.go): denyoom commands then get -OOM.
 func (n *Node) overMaxMemoryLocked() bool {
-	return usedMemory() > uint64(n.cfg.MaxMemory)
+	return n.performEvictionsLocked() == evictFail
 }

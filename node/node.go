@@ -103,6 +103,8 @@ type Node struct {
 	// shut is the SHUTDOWN in progress (shutdown.go), guarded by mu.
 	shut      shutdownState
 	finalOnce sync.Once // the last replication-state save in Close
+	// evict is the maxmemory eviction state (evict.go), guarded by mu.
+	evict evictState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -157,6 +159,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.pubsub.init()
 	n.slowlog.init()
+	n.evict.init()
 	return n, nil
 }
 
@@ -443,6 +446,7 @@ func (n *Node) cron() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		n.activeExpire(hz)
+		n.cronLimits()
 		if now := time.Now(); now.Sub(lastRepl) >= time.Second {
 			lastRepl = now
 			n.mu.Lock()
