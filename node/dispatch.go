@@ -33,6 +33,7 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 		if cl.pendSeq > 0 {
 			cl.pendReplies++
 		}
+		n.checkReplyLimit(conn, cl)
 	}
 	if cl.reply.Len() > 64<<10 {
 		cl.reply.b = nil

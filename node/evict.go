@@ -277,4 +277,7 @@ func (n *Node) cronLimits() {
 	if n.cfg.MaxMemory > 0 {
 		n.performEvictionsLocked()
 	}
+	if len(n.repl.replicas) > 0 || len(n.outbuf.replicaSoft) > 0 {
+		n.checkReplicaLimitsLocked(time.Now())
+	}
 }

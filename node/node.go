@@ -105,6 +105,8 @@ type Node struct {
 	finalOnce sync.Once // the last replication-state save in Close
 	// evict is the maxmemory eviction state (evict.go), guarded by mu.
 	evict evictState
+	// outbuf is client-output-buffer-limit (outbuf.go).
+	outbuf outbufState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -160,6 +162,7 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	n.pubsub.init()
 	n.slowlog.init()
 	n.evict.init()
+	n.initOutbuf()
 	return n, nil
 }
 
@@ -338,7 +341,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		tc.SetNoDelay(true)
 	}
-	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
+	cc := &clientConn{Conn: c, pushLimit: 32 << 20, outbuf: &outbufCheck{n: l.n}}
 	// The guard applies the idle timeout itself (subscribers are exempt).
 	cc.guard = newProtoGuard(l.n, cc)
 	return cc, nil

@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
 )
 
@@ -159,5 +163,181 @@ func TestEvictionPropagatesToReplica(t *testing.T) {
 	}
 	if n := infoInt(t, replica.Addr(), "stats", "evicted_keys"); n != 0 {
 		t.Fatalf("replica evicted %d keys itself", n)
+	}
+}
+
+// TestSlowSubscriberDisconnected: a subscriber that never reads while big
+// messages are published is dropped at the pubsub hard limit (default
+// 32mb), with Redis's log line; CLIENT LIST shows its omem meanwhile.
+func TestSlowSubscriberDisconnected(t *testing.T) {
+	p := testutil.StartSlotvault(t, limitArgs...)
+	sub, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// A small receive buffer makes the socket fill up quickly.
+	sub.(*net.TCPConn).SetReadBuffer(64 << 10)
+	sub.Write([]byte("*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n"))
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(sub, buf, len("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	pub := testutil.Dial(t, p.Addr())
+	pub.Timeout = 10 * time.Second
+	msg := strings.Repeat("m", 1<<20)
+	sawOmem := false
+	for i := 0; i < 200; i++ {
+		v, err := pub.Do("PUBLISH", "ch", msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Int == 0 {
+			break // the subscriber is gone
+		}
+		if i == 10 {
+			list, _ := pub.Do("CLIENT", "LIST")
+			for _, line := range strings.Split(list.Str, "\n") {
+				if strings.Contains(line, "cmd=subscribe") && !strings.Contains(line, " omem=0 ") {
+					sawOmem = true
+				}
+			}
+		}
+		if i == 199 {
+			t.Fatal("subscriber still attached after 200 MB")
+		}
+	}
+	if !sawOmem {
+		t.Error("CLIENT LIST showed no omem for the stuck subscriber")
+	}
+	waitLog(t, p, "scheduled to be closed ASAP for overcoming of output buffer limits.")
+	if v, _ := pub.Do("PING"); v.Str != "PONG" {
+		t.Fatalf("node after dropping the subscriber: %v", v)
+	}
+}
+
+// TestPubsubSoftLimit: above the soft limit for longer than soft-seconds
+// (0 here) the subscriber is dropped, below the hard limit.
+func TestPubsubSoftLimit(t *testing.T) {
+	p := testutil.StartSlotvault(t, append(limitArgs, "--client-output-buffer-limit", "pubsub 0 1mb 0")...)
+	sub, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	sub.(*net.TCPConn).SetReadBuffer(64 << 10)
+	sub.Write([]byte("SUBSCRIBE ch\r\n"))
+	buf := make([]byte, 64)
+	io.ReadAtLeast(sub, buf, 10)
+	pub := testutil.Dial(t, p.Addr())
+	msg := strings.Repeat("m", 256<<10)
+	for i := 0; ; i++ {
+		v, _ := pub.Do("PUBLISH", "ch", msg)
+		if v.Int == 0 {
+			break
+		}
+		if i == 400 {
+			t.Fatal("subscriber not dropped at the soft limit")
+		}
+	}
+	waitLog(t, p, "overcoming of output buffer limits")
+}
+
+// TestNormalOutputLimitBothServers: with a normal-class hard limit, a
+// reply bigger than it closes the connection, on Redis and on slotvault.
+func TestNormalOutputLimitBothServers(t *testing.T) {
+	for _, srv := range []struct {
+		name string
+		p    *testutil.Proc
+	}{{"redis", testutil.StartRedis(t)}, {"slotvault", testutil.StartSlotvault(t, limitArgs...)}} {
+		c := testutil.Dial(t, srv.p.Addr())
+		c.Timeout = 10 * time.Second
+		c.Do("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0")
+		c.Do("SET", "big", strings.Repeat("b", 2<<20))
+		if v, _ := c.Do("STRLEN", "big"); v.Int != 2<<20 {
+			t.Fatalf("%s: STRLEN %v", srv.name, v)
+		}
+		if v, err := c.Do("GET", "big"); err == nil {
+			t.Fatalf("%s: GET of 2MB under a 1mb limit replied %d bytes", srv.name, len(v.Str))
+		}
+		c2 := testutil.Dial(t, srv.p.Addr())
+		if v, _ := c2.Do("PING"); v.Str != "PONG" {
+			t.Fatalf("%s: %v", srv.name, v)
+		}
+	}
+}
+
+// TestMaxclientsBothServers: the connection over maxclients gets Redis's
+// error and is closed; the others keep working.
+func TestMaxclientsBothServers(t *testing.T) {
+	for _, srv := range []struct {
+		name string
+		p    *testutil.Proc
+	}{{"redis", testutil.StartRedis(t, "--maxclients", "3")}, {"slotvault", testutil.StartSlotvault(t, append(limitArgs, "--maxclients", "3")...)}} {
+		var conns []*resp.Conn
+		for i := 0; i < 3; i++ {
+			c := testutil.Dial(t, srv.p.Addr())
+			if v, _ := c.Do("PING"); v.Str != "PONG" {
+				t.Fatalf("%s: client %d: %v", srv.name, i, v)
+			}
+			conns = append(conns, c)
+		}
+		extra := testutil.Dial(t, srv.p.Addr())
+		extra.Timeout = 5 * time.Second
+		v, err := extra.Read()
+		if err != nil || v.String() != "(error) ERR max number of clients reached" {
+			t.Fatalf("%s: 4th client got %v %v", srv.name, v, err)
+		}
+		if _, err := extra.Read(); err == nil {
+			t.Fatalf("%s: 4th connection not closed", srv.name)
+		}
+		if v, _ := conns[0].Do("INFO", "stats"); !strings.Contains(v.Str, "rejected_connections:1\r\n") {
+			t.Fatalf("%s: rejected_connections not 1", srv.name)
+		}
+		conns[2].Close()
+		waitFor(t, "slot freed", 5*time.Second, func() bool {
+			c, err := resp.Dial(srv.p.Addr())
+			if err != nil {
+				return false
+			}
+			defer c.Close()
+			v, _ := c.Do("PING")
+			return v.Str == "PONG"
+		})
+	}
+}
+
+// TestIdleTimeoutBothServers: with timeout 1 an idle client is closed,
+// while a subscriber and a client blocked in BLPOP stay, on both servers.
+func TestIdleTimeoutBothServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	for _, srv := range []struct {
+		name string
+		p    *testutil.Proc
+	}{{"redis", testutil.StartRedis(t, "--timeout", "1")}, {"slotvault", testutil.StartSlotvault(t, append(limitArgs, "--timeout", "1")...)}} {
+		idle := testutil.Dial(t, srv.p.Addr())
+		idle.Do("PING")
+		sub := testutil.Dial(t, srv.p.Addr())
+		sub.Do("SUBSCRIBE", "ch")
+		blocked := testutil.Dial(t, srv.p.Addr())
+		blocked.Timeout = 20 * time.Second
+		blocked.Send("BLPOP", "list", "0")
+		// Redis checks idle clients in its cron, a few seconds apart.
+		idle.Timeout = 20 * time.Second
+		if _, err := idle.Read(); err == nil {
+			t.Fatalf("%s: idle client got a reply instead of being closed", srv.name)
+		}
+		ctl := testutil.Dial(t, srv.p.Addr())
+		if v, _ := ctl.Do("RPUSH", "list", "x"); v.Int != 1 {
+			t.Fatalf("%s: RPUSH %v", srv.name, v)
+		}
+		if v, err := blocked.Read(); err != nil || v.String() != `*["list", "x"]` {
+			t.Fatalf("%s: blocked client: %v %v", srv.name, v, err)
+		}
+		if v, _ := ctl.Do("PUBLISH", "ch", "hi"); v.Int != 1 {
+			t.Fatalf("%s: subscriber was dropped: %v", srv.name, v)
+		}
 	}
 }
