@@ -56,3 +56,42 @@ config set shutdown-timeout 10
 config get replica-ignore-maxmemory
 `)
 }
+
+// TestDiffMaxmemoryOOM sets maxmemory to 1 byte, so both servers are always
+// over it: noeviction refuses denyoom commands (also when queued in MULTI),
+// reads and deletions still run; an evicting policy empties the dataset at
+// CONFIG SET and then refuses writes too.
+func TestDiffMaxmemoryOOM(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+set a 1
+rpush l a b c
+sadd s x
+config set maxmemory 1
+set b 2
+append a x
+incr a
+lpush l z
+get a
+lrange l 0 -1
+del s
+exists s
+multi
+get a
+set c 3
+exec
+multi
+del a
+exec
+config set maxmemory 0
+set b 2
+info errorstats
+config set maxmemory-policy allkeys-lru
+config set maxmemory 1
+dbsize
+set x 1
+dbsize
+config set maxmemory 0
+config set maxmemory-policy noeviction
+`)
+}

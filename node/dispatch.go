@@ -135,6 +135,15 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 			r.Error("ERR Command not allowed inside a transaction")
 			return
 		}
+		// Over maxmemory, Redis queues nothing more: queuing itself takes
+		// memory (evict.go).
+		if n.cfg.MaxMemory > 0 && n.overMaxMemoryLocked() {
+			n.mu.Unlock()
+			n.rejectInMulti(cl)
+			r.Error(ErrOOM)
+			n.countError("OOM")
+			return
+		}
 		cp := make([][]byte, len(args))
 		for i, a := range args {
 			cp[i] = append([]byte(nil), a...)
@@ -163,10 +172,11 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 			return
 		}
 	}
-	if sub.Flags&FlagDenyOOM != 0 && n.cfg.MaxMemory > 0 && n.overMaxMemoryLocked() {
+	if n.cfg.MaxMemory > 0 && (sub.Flags&FlagDenyOOM != 0 || execDeniesOOM(cl, cmd)) && n.overMaxMemoryLocked() {
 		n.mu.Unlock()
 		n.rejectInMulti(cl)
 		r.Error(ErrOOM)
+		n.countError("OOM")
 		return
 	}
 	// The context lives in the client so that it is not allocated per

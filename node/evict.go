@@ -281,3 +281,17 @@ func (n *Node) cronLimits() {
 		n.checkReplicaLimitsLocked(time.Now())
 	}
 }
+
+// execDeniesOOM reports whether cmd is an EXEC whose transaction queued a
+// denyoom command: Redis then applies the -OOM check to the EXEC.
+func execDeniesOOM(cl *Client, cmd *Command) bool {
+	if cmd.Name != "exec" || !cl.inMulti {
+		return false
+	}
+	for _, q := range cl.queued {
+		if q.cmd.Flags&FlagDenyOOM != 0 {
+			return true
+		}
+	}
+	return false
+}

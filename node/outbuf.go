@@ -52,6 +52,12 @@ func (n *Node) initOutbuf() {
 	n.OnConfigSet(func(old, cur *config.Config) error {
 		l := cur.OutputBufferLimits()
 		n.outbuf.limits.Store(&l)
+		// As Redis, a lower maxmemory (or a policy that now evicts) takes
+		// effect at once.
+		if cur.MaxMemory > 0 && (cur.MaxMemory != old.MaxMemory || cur.MaxMemoryPolicy != old.MaxMemoryPolicy) {
+			n.syncAccessPolicyLocked()
+			n.performEvictionsLocked()
+		}
 		return nil
 	})
 }
