@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -339,5 +340,30 @@ func TestIdleTimeoutBothServers(t *testing.T) {
 		if v, _ := ctl.Do("PUBLISH", "ch", "hi"); v.Int != 1 {
 			t.Fatalf("%s: subscriber was dropped: %v", srv.name, v)
 		}
+	}
+}
+
+// TestReplicaOutputLimit: a replica that stops reading while the master
+// writes more than the replica class hard limit is disconnected (Redis's
+// log line, flags=S); once it runs again it resyncs and catches up.
+func TestReplicaOutputLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	master := startMaster(t, "--repl-timeout", "60", "--client-output-buffer-limit", "replica 2mb 0 0")
+	replica := startReplicaIn(t, t.TempDir(), testutil.FreePort(t), master)
+	waitLoaded(t, replica.Addr())
+	waitInSync(t, master, replica)
+	replica.Freeze(t)
+	c := goClient(t, master.Addr())
+	// Enough to fill the socket buffers and pass the limit.
+	if err := fill(t, c, "k", 16000, 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, master, "flags=S scheduled to be closed ASAP for overcoming of output buffer limits.")
+	replica.Signal(syscall.SIGCONT)
+	waitInSync(t, master, replica)
+	if m, r := c.DBSize(context.Background()).Val(), goClient(t, replica.Addr()).DBSize(context.Background()).Val(); m != r {
+		t.Fatalf("after resync: master %d keys, replica %d", m, r)
 	}
 }
