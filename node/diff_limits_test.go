@@ -95,3 +95,12 @@ config set maxmemory 0
 config set maxmemory-policy noeviction
 `)
 }
+
+func TestDiffShutdownCommandInfo(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`
+command info shutdown
+? command docs shutdown
+command getkeys shutdown
+`)
+}

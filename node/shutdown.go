@@ -231,7 +231,7 @@ func shutdownCommands() []*Command {
 	return []*Command{
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagLoading | FlagStale | FlagNoMulti | FlagAllowBusy,
 			Categories: []string{"admin", "slow", "dangerous"},
-			Summary:    "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0", Group: "server",
+			Summary:    "Synchronously save the dataset to disk and then shut down the server", Since: "1.0.0", Group: "server",
 			Handler: cmdShutdown},
 	}
 }
