@@ -367,3 +367,52 @@ func TestReplicaOutputLimit(t *testing.T) {
 		t.Fatalf("after resync: master %d keys, replica %d", m, r)
 	}
 }
+
+// TestNonReadingClientBounded: a normal client that pipelines 200 MB worth
+// of GET replies and never reads stalls only its own connection: other
+// clients are served and the node's memory stays far below what its
+// replies would take (slotvault stops reading a client's requests while
+// its replies are unsent, so it holds at most one batch for it).
+func TestNonReadingClientBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	p := testutil.StartSlotvault(t, limitArgs...)
+	c := testutil.Dial(t, p.Addr())
+	c.Timeout = 10 * time.Second
+	c.Do("SET", "big", strings.Repeat("v", 100<<10))
+	before := procStatus(p.Pid(), "VmRSS") // kB
+	stuck, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	stuck.(*net.TCPConn).SetReadBuffer(64 << 10)
+	req := []byte(resp.Encode("GET", "big"))
+	batch := make([]byte, 0, len(req)*100)
+	for i := 0; i < 100; i++ {
+		batch = append(batch, req...)
+	}
+	stuck.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	sent := 0
+	for i := 0; i < 20; i++ { // 2000 GETs = 200 MB of replies
+		if _, err := stuck.Write(batch); err != nil {
+			break // the node stopped reading: exactly the point
+		}
+		sent += 100
+	}
+	for i := 0; i < 20; i++ {
+		if v, _ := c.Do("PING"); v.Str != "PONG" {
+			t.Fatalf("other client not served: %v", v)
+		}
+	}
+	after := procStatus(p.Pid(), "VmRSS")
+	t.Logf("sent %d GETs without reading; RSS %d kB -> %d kB", sent, before, after)
+	if after-before > 100<<10 {
+		t.Fatalf("RSS grew by %d kB for a client that does not read", after-before)
+	}
+	// c, the stuck client and infoOf's own connection.
+	if v := infoOf(t, p.Addr(), "clients")["connected_clients"]; v != "3" {
+		t.Fatalf("connected_clients = %s", v)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/internal/miniotest"
-	"github.com/slotvault/slotvault/internal/resp"
 	"github.com/slotvault/slotvault/internal/testutil"
 )
 
@@ -106,5 +105,3 @@ func TestS3CredentialsNeverShown(t *testing.T) {
 		})
 	}
 }
-
-var _ = resp.Value{}
