@@ -309,7 +309,12 @@ func (c *Config) apply(name string, args []string, fromFile bool) error {
 		return errors.New("Bad directive or wrong number of arguments")
 	}
 	if d.multiArg {
-		// "save" and "bind" take a variable number of arguments.
+		// "save" and "bind" take a variable number of arguments. As Redis
+		// 7.0 does for its MULTI_ARG configs, a single argument holding
+		// spaces (--save "60 1" on the command line) is split.
+		if len(args) == 1 && strings.Contains(args[0], " ") {
+			args = strings.Fields(args[0])
+		}
 	} else if len(args) != 1 {
 		return errors.New("wrong number of arguments")
 	}

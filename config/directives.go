@@ -577,7 +577,7 @@ func registerExtras() {
 	extraDir("bind-source-addr", "", kindString, nil)
 	extraInt("busy-reply-threshold", 5000, 0, maxLong)
 	alias("lua-time-limit", "busy-reply-threshold")
-	extraList("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60")
+	outputBufferLimitDir() // outbuf.go
 	extraBool("crash-log-enabled", true)
 	extraBool("crash-memcheck-enabled", true)
 	extraBool("disable-thp", true).immutable = true

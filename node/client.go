@@ -117,8 +117,11 @@ type clientConn struct {
 	inBatch bool
 	pending []byte
 	wake    chan struct{}
-	// pushLimit is the pending-output size at which the client is dropped.
+	// pushLimit is the pending-output size at which the client is dropped
+	// when outbuf is nil; outbuf applies client-output-buffer-limit
+	// (outbuf.go).
 	pushLimit int
+	outbuf    *outbufCheck
 	dropped   bool
 
 	idleTimeout func() time.Duration
@@ -175,11 +178,12 @@ func (cc *clientConn) push(msg []byte) {
 		return
 	}
 	cc.pending = append(cc.pending, msg...)
-	if cc.pushLimit > 0 && len(cc.pending) > cc.pushLimit {
+	if cc.pushOverLimitLocked() {
 		cc.dropped = true
 		cc.pending = nil
 		cc.mu.Unlock()
 		cc.Conn.Close()
+		cc.reportDroppedLocked()
 		return
 	}
 	if cc.wake == nil {

@@ -162,5 +162,6 @@ func buildCommandTable() commandTable {
 	t.add(replCommands()...)
 	t.add(observabilityCommands()...)
 	addSlotStatsCommand(t)
+	t.add(shutdownCommands()...)
 	return t
 }

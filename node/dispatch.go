@@ -33,6 +33,7 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 		if cl.pendSeq > 0 {
 			cl.pendReplies++
 		}
+		n.checkReplyLimit(conn, cl)
 	}
 	if cl.reply.Len() > 64<<10 {
 		cl.reply.b = nil
@@ -134,6 +135,15 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 			r.Error("ERR Command not allowed inside a transaction")
 			return
 		}
+		// Over maxmemory, Redis queues nothing more: queuing itself takes
+		// memory (evict.go).
+		if n.cfg.MaxMemory > 0 && n.overMaxMemoryLocked() {
+			n.mu.Unlock()
+			n.rejectInMulti(cl)
+			r.Error(ErrOOM)
+			n.countError("OOM")
+			return
+		}
 		cp := make([][]byte, len(args))
 		for i, a := range args {
 			cp[i] = append([]byte(nil), a...)
@@ -167,10 +177,11 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 			return
 		}
 	}
-	if sub.Flags&FlagDenyOOM != 0 && n.cfg.MaxMemory > 0 && n.overMaxMemoryLocked() {
+	if n.cfg.MaxMemory > 0 && (sub.Flags&FlagDenyOOM != 0 || execDeniesOOM(cl, cmd)) && n.overMaxMemoryLocked() {
 		n.mu.Unlock()
 		n.rejectInMulti(cl)
 		r.Error(ErrOOM)
+		n.countError("OOM")
 		return
 	}
 	// The context lives in the client so that it is not allocated per
@@ -354,9 +365,9 @@ func truncArg(a []byte, max int) string {
 	return string(a)
 }
 
-// overMaxMemoryLocked reports whether used memory exceeds maxmemory. Until
-// eviction lands (noeviction is the only policy acted on), this refuses
-// denyoom commands.
+// overMaxMemoryLocked evicts keys as maxmemory-policy says while used
+// memory exceeds maxmemory, and reports whether it still does with nothing
+// left to evict (evict.go): denyoom commands then get -OOM.
 func (n *Node) overMaxMemoryLocked() bool {
-	return usedMemory() > uint64(n.cfg.MaxMemory)
+	return n.performEvictionsLocked() == evictFail
 }

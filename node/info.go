@@ -427,7 +427,7 @@ func (n *Node) infoStats(b *strings.Builder) {
 	kv(b, "expired_stale_perc", "0.00")
 	kv(b, "expired_time_cap_reached_count", 0)
 	kv(b, "expire_cycle_cpu_milliseconds", 0)
-	kv(b, "evicted_keys", 0)
+	kv(b, "evicted_keys", n.evict.keys)
 	kv(b, "evicted_clients", 0)
 	kv(b, "total_eviction_exceeded_time", 0)
 	kv(b, "current_eviction_exceeded_time", 0)

@@ -106,6 +106,13 @@ type Node struct {
 	latency   latencyState
 	monitors  []*Client
 	slotStats *[16384]slotStat
+	// shut is the SHUTDOWN in progress (shutdown.go), guarded by mu.
+	shut      shutdownState
+	finalOnce sync.Once // the last replication-state save in Close
+	// evict is the maxmemory eviction state (evict.go), guarded by mu.
+	evict evictState
+	// outbuf is client-output-buffer-limit (outbuf.go).
+	outbuf outbufState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -160,6 +167,8 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.pubsub.init()
 	n.slowlog.init()
+	n.evict.init()
+	n.initOutbuf()
 	return n, nil
 }
 
@@ -300,7 +309,9 @@ func (n *Node) Close() error {
 		n.migrate.closeAll()
 	})
 	n.wg.Wait()
-	n.saveReplState(true)
+	// Close may run twice at once (SHUTDOWN, then the process's stop
+	// path): the final state is written once, and both wait for it.
+	n.finalOnce.Do(func() { n.saveReplState(true) })
 	return nil
 }
 
@@ -336,7 +347,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		tc.SetNoDelay(true)
 	}
-	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
+	cc := &clientConn{Conn: c, pushLimit: 32 << 20, outbuf: &outbufCheck{n: l.n}}
 	// The guard applies the idle timeout itself (subscribers are exempt).
 	cc.guard = newProtoGuard(l.n, cc)
 	return cc, nil
@@ -445,6 +456,7 @@ func (n *Node) cron() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		n.activeExpire(hz)
+		n.cronLimits()
 		if now := time.Now(); now.Sub(lastRepl) >= time.Second {
 			lastRepl = now
 			n.mu.Lock()

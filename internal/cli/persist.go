@@ -92,7 +92,9 @@ func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger, fs per
 func stopPersistence(n *node.Node, cfg *config.Config, mgr *persistence.Manager, log *slog.Logger) {
 	var err error
 	n.WithLock(func() {
-		if len(n.Config().Save) > 0 && n.Dirty() > 0 {
+		// After SHUTDOWN (or a signal, which runs the same path) the node
+		// has taken the final snapshot, or skipped it on purpose (NOSAVE).
+		if len(n.Config().Save) > 0 && n.Dirty() > 0 && !n.ShutdownHandledLocked() {
 			log.Info("saving the final snapshot before exiting")
 			err = mgr.SaveLocked()
 		}

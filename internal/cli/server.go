@@ -101,12 +101,8 @@ func runServer(args []string) error {
 		defer os.Remove(cfg.Pidfile)
 	}
 	logger.Info("Ready to accept connections", "port", cfg.Port, "pid", os.Getpid())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case s := <-sig:
-		logger.Info("received signal, shutting down", "signal", s.String())
-	case <-n.Done():
+	if code := waitForShutdown(n, logger); code != 0 {
+		return exitError{code}
 	}
 	metrics.stop()
 	n.Close()
@@ -115,6 +111,49 @@ func runServer(args []string) error {
 	stopExtensions(logger)
 	logger.Info("slotvault is now ready to exit, bye bye...")
 	return nil
+}
+
+// waitForShutdown returns when the node is going down: after SHUTDOWN, or
+// after SIGTERM/SIGINT ran the same shutdown (shutdown-on-sigterm /
+// shutdown-on-sigint flags). A signal whose shutdown fails (the final save
+// failed) leaves the node running, as Redis does; a second SIGINT while a
+// shutdown waits for replicas exits at once with status 1.
+func waitForShutdown(n *node.Node, logger *slog.Logger) int {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	result := make(chan error, 1)
+	pending := false
+	for {
+		select {
+		case s := <-sig:
+			name := "SIGTERM"
+			directive := "shutdown-on-sigterm"
+			if s == syscall.SIGINT {
+				name, directive = "SIGINT", "shutdown-on-sigint"
+			}
+			if pending {
+				if s == syscall.SIGINT {
+					logger.Warn("You insist... exiting now.")
+					return 1
+				}
+				continue
+			}
+			logger.Info("Received " + name + " scheduling shutdown...")
+			var words []string
+			n.WithLock(func() { words = strings.Fields(n.Config().Extra[directive]) })
+			flags := node.ParseShutdownFlags(words...)
+			pending = true
+			go func() { result <- n.Shutdown(flags) }()
+		case err := <-result:
+			pending = false
+			if err != nil {
+				logger.Warn("Received signal but errors trying to shut down the server, check the logs for more information", "err", err)
+			}
+		case <-n.Done():
+			return 0
+		}
+	}
 }
 
 // startExtensions and stopExtensions are the seams where persistence (and
