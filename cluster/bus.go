@@ -197,6 +197,7 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
+		conn = c.acceptTLS(conn)
 		l := newLink(c, nil, false)
 		c.mu.Lock()
 		select {
@@ -235,6 +236,13 @@ func (c *Cluster) connectLocked(n *Node) {
 	go func() {
 		defer c.wg.Done()
 		conn, err := net.DialTimeout("tcp", addr, timeout)
+		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+				tc.SetKeepAlive(true)
+			}
+			conn, err = c.dialTLS(conn, timeout)
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		closed := false

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -175,6 +176,9 @@ type Config struct {
 	AnnounceBusPort int
 	Logger          *slog.Logger
 	Host            Host
+	// TLS, when set, returns the bus's TLS configurations while
+	// tls-cluster is on (nils otherwise); see tls.go.
+	TLS func() (server, client *tls.Config)
 }
 
 // Cluster is this node's view of the cluster and its bus endpoint. Its

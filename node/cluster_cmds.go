@@ -351,7 +351,13 @@ func cmdClusterShards(c *Ctx) {
 			c.R.Map(fields)
 			c.R.BulkString("id")
 			c.R.BulkString(n.ID)
-			c.R.BulkString("port")
+			// In a TLS cluster the announced port is the TLS port; Redis
+			// then reports it as tls-port (docs/tls.md).
+			if c.n.cfg.TLS.Cluster {
+				c.R.BulkString("tls-port")
+			} else {
+				c.R.BulkString("port")
+			}
 			c.R.Int(int64(n.Port))
 			c.R.BulkString("ip")
 			c.R.BulkString(n.IP)

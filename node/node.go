@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,8 @@ type Node struct {
 	migrate migrateSockets
 	// repl is the replication state (repl.go), guarded by mu.
 	repl replState
+	// tls is the TLS port, certificates and switches (tls.go).
+	tls tlsState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -224,13 +227,21 @@ func (n *Node) Start() error {
 	if len(binds) == 0 {
 		binds = []string{"*", "-::*"}
 	}
-	if n.cfg.Port == 0 {
+	if n.cfg.Port == 0 && n.cfg.TLS.Port == 0 {
 		return errors.New("node: port 0 (no TCP listener) is not supported")
 	}
+	if err := n.startTLS(); err != nil {
+		n.Close()
+		return err
+	}
 	if err := n.startCluster(); err != nil {
+		n.Close()
 		return err
 	}
 	for _, b := range binds {
+		if n.cfg.Port == 0 {
+			break // TLS only
+		}
 		optional := strings.HasPrefix(b, "-")
 		host := strings.TrimPrefix(b, "-")
 		network := "tcp"
@@ -251,7 +262,8 @@ func (n *Node) Start() error {
 		}
 		n.listeners = append(n.listeners, ln)
 	}
-	if len(n.listeners) == 0 {
+	if len(n.listeners) == 0 && n.cfg.Port != 0 {
+		n.Close()
 		return errors.New("node: no listening address could be bound")
 	}
 	for _, ln := range n.listeners {
@@ -280,6 +292,7 @@ func (n *Node) Close() error {
 		for _, l := range n.listeners {
 			l.Close()
 		}
+		n.closeTLS()
 		n.stopCluster()
 		n.mu.Lock()
 		n.stopReplicationLocked()
@@ -304,6 +317,9 @@ func (n *Node) Done() <-chan struct{} { return n.closed }
 type listener struct {
 	net.Listener
 	n *Node
+	// tls, when set, makes this a TLS listener (tls.go); the handshake
+	// runs on the client's first read or write.
+	tls *tls.Config
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -328,6 +344,9 @@ func (l *listener) Accept() (net.Conn, error) {
 			tc.SetKeepAlive(false)
 		}
 		tc.SetNoDelay(true)
+	}
+	if l.tls != nil {
+		c = tls.Server(c, l.tls)
 	}
 	cc := &clientConn{Conn: c, pushLimit: 32 << 20}
 	// The guard applies the idle timeout itself (subscribers are exempt).
