@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"crypto/tls"
 	"os"
 	"os/exec"
@@ -402,6 +403,45 @@ func TestTLSCluster(t *testing.T) {
 	if v := tlsCLI(t, f, src.tlsPort, "-c", "GET", "mig"); v != "moved" {
 		t.Fatalf("GET mig after MIGRATE = %q", v)
 	}
+	// MIGRATESLOTS moves the slot back over TLS.
+	if err := dc.Do(ctx, "CLUSTER", "MIGRATESLOTS", "127.0.0.1", src.tlsPort, strconv.FormatInt(slot, 10)).Err(); err != nil {
+		t.Fatalf("MIGRATESLOTS: %v", err)
+	}
+	var status string
+	waitFor(t, "MIGRATESLOTS over TLS", 20*time.Second, func() bool {
+		status = fmt.Sprint(dc.Do(ctx, "CLUSTER", "MIGRATESLOTS", "STATUS").Val())
+		return strings.Contains(status, "state done") || strings.Contains(status, "failed")
+	})
+	if !strings.Contains(status, "state done") {
+		t.Fatalf("MIGRATESLOTS: %s", status)
+	}
+	if v, err := sc.Do(ctx, "GET", "mig").Text(); err != nil || v != "moved" {
+		t.Fatalf("GET mig after MIGRATESLOTS = %q, %v", v, err)
+	}
+
+	// A fourth node joins as a replica: it meets the cluster on the TLS
+	// bus and syncs from its master's TLS port.
+	rp, _ := startTLSNode(t, f, "--cluster-enabled", "yes", "--cluster-node-timeout", "3000",
+		"--tls-cluster", "yes", "--tls-replication", "yes", "--appendonly", "no", "--save", "")
+	rcl := goClient(t, rp.Addr())
+	if err := rcl.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(nodes[0].tlsPort)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	masterID := c0.ClusterMyID(ctx).Val()
+	waitFor(t, "the replica learns its master", 20*time.Second, func() bool {
+		return strings.Contains(rcl.ClusterNodes(ctx).Val(), masterID)
+	})
+	if err := rcl.ClusterReplicate(ctx, masterID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "replica link up over TLS", 30*time.Second, func() bool {
+		return infoOf(t, rp.Addr(), "replication")["master_link_status"] == "up"
+	})
+	waitFor(t, "the replica holds its master's keys", 10*time.Second, func() bool {
+		n := c0.DBSize(ctx).Val()
+		return n > 0 && rcl.DBSize(ctx).Val() == n
+	})
+
 	// The bus links are TLS: a plaintext peer cannot speak to the bus.
 	// (With TLS 1.3 the server's verdict on the client certificate
 	// arrives after the client's handshake, so read it.)
