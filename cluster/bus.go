@@ -295,6 +295,7 @@ func (c *Cluster) headerLocked() header {
 		IP:           c.cfg.AnnounceIP,
 		Port:         c.cfg.Port,
 		CPort:        c.busPort(),
+		PPort:        c.cfg.PPort,
 		ReplOffset:   me.ReplOffset,
 	}
 	if me.IsMaster() && c.fo.mfEnd != 0 && c.fo.mfPaused {
@@ -464,6 +465,7 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			c.confDirty = true
 		}
 		sender.ReplOffset = h.ReplOffset
+		sender.PPort = h.PPort
 		c.noteManualFailoverLocked(sender, h)
 	}
 

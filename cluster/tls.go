@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,4 +44,69 @@ func (c *Cluster) dialTLS(conn net.Conn, timeout time.Duration) (net.Conn, error
 		return nil, err
 	}
 	return tc, nil
+}
+
+// The plaintext port (Redis's pport). In a TLS cluster a node's Port is
+// its TLS port; plaintext clients are told the plaintext port instead, so
+// each node also announces it. It travels in a message extension: the
+// original message layout is unchanged and a node that does not know the
+// extension ignores the trailing bytes.
+//
+// Extension encoding, after the type-specific body: any number of
+// records type(u16) length(u16) data[length]. Type 1 is the sender's
+// plaintext port (u16).
+
+const extPPort = 1
+
+func (e *encoder) extensions(m *message) {
+	if m.Header.PPort != 0 {
+		e.u16(extPPort)
+		e.u16(2)
+		e.u16(uint16(m.Header.PPort))
+	}
+}
+
+func (d *decoder) extensions(m *message) {
+	for d.err == nil && len(d.b) >= 4 {
+		typ, n := d.u16(), int(d.u16())
+		if n > len(d.b) {
+			return // not an extension record: ignore the rest
+		}
+		data := d.take(n)
+		if typ == extPPort && n == 2 {
+			m.Header.PPort = int(data[0])<<8 | int(data[1])
+		}
+	}
+}
+
+// plainAddr is "ip:pport" when the node announced a plaintext port, its
+// address otherwise.
+func (n *Node) plainAddr() string {
+	if n.PPort == 0 {
+		return n.addr
+	}
+	return net.JoinHostPort(n.IP, strconv.Itoa(n.PPort))
+}
+
+// NodesTextPlain is CLUSTER NODES as a plaintext client of a TLS cluster
+// sees it: each node's address carries its plaintext port when known.
+func (c *Cluster) NodesTextPlain() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	lines := strings.Split(c.nodesDescriptionLocked(0), "\n")
+	for i, ln := range lines {
+		id, rest, ok := strings.Cut(ln, " ")
+		n := c.nodes[id]
+		if !ok || n == nil || n.PPort == 0 {
+			continue
+		}
+		addr, tail, _ := strings.Cut(rest, " ")
+		at := strings.IndexByte(addr, '@')
+		colon := strings.LastIndexByte(addr[:max(at, 0)], ':')
+		if at < 0 || colon < 0 {
+			continue
+		}
+		lines[i] = id + " " + addr[:colon+1] + strconv.Itoa(n.PPort) + addr[at:] + " " + tail
+	}
+	return strings.Join(lines, "\n")
 }

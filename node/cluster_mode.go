@@ -65,7 +65,7 @@ func (n *Node) startCluster() error {
 	if n.cfg.TLS.Cluster {
 		port = n.cfg.TLS.Port
 	}
-	announcePort, _ := n.cfg.ClusterClientPort()
+	announcePort, pport := n.cfg.ClusterClientPort()
 	if announcePort == port {
 		announcePort = 0
 	}
@@ -80,6 +80,7 @@ func (n *Node) startCluster() error {
 		Logger:          n.log.With("part", "cluster"),
 		Host:            clusterHost{n},
 		TLS:             n.busTLS,
+		PPort:           pport,
 	}, n.clusterSettingsLocked())
 	if err != nil {
 		return err

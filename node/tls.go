@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slotvault/slotvault/cluster"
 	"github.com/slotvault/slotvault/config"
 	"github.com/slotvault/slotvault/internal/tlsconf"
 	"github.com/tidwall/redcon"
@@ -312,4 +313,36 @@ func rawConn(c net.Conn) net.Conn {
 		return tc.NetConn()
 	}
 	return c
+}
+
+// isTLS reports whether the client connected to the TLS port.
+func (cl *Client) isTLS() bool {
+	if cl == nil || cl.netConn == nil {
+		return false
+	}
+	_, ok := cl.netConn.Conn.(*tls.Conn)
+	return ok
+}
+
+// plainClientOfTLSClusterLocked reports whether cl is a plaintext client
+// of a TLS cluster: Redis tells such clients the nodes' plaintext ports
+// (CLUSTER NODES, SLOTS, MOVED/ASK) when they are known.
+func (n *Node) plainClientOfTLSClusterLocked(cl *Client) bool {
+	return n.cfg.TLS.Cluster && cl != nil && !cl.isTLS()
+}
+
+// clientPortLocked is the port of node ni to tell client cl.
+func (n *Node) clientPortLocked(cl *Client, ni cluster.NodeInfo) int {
+	if ni.PPort != 0 && n.plainClientOfTLSClusterLocked(cl) {
+		return ni.PPort
+	}
+	return ni.Port
+}
+
+// clusterNodesTextLocked is CLUSTER NODES as client cl sees it.
+func (n *Node) clusterNodesTextLocked(cl *Client) string {
+	if n.plainClientOfTLSClusterLocked(cl) {
+		return n.cluster.NodesTextPlain()
+	}
+	return n.cluster.NodesText()
 }

@@ -322,28 +322,58 @@ func TestTLSCluster(t *testing.T) {
 		}
 		return true
 	})
-	// CLUSTER NODES and SLOTS announce the TLS ports; the bus port is the
-	// TLS port + 10000.
+	// CLUSTER NODES and SLOTS announce the TLS ports to TLS clients and
+	// the plaintext ports to plaintext clients, as Redis; the bus port is
+	// the TLS port + 10000.
 	c0 := goClient(t, nodes[0].proc.Addr())
-	nodesText := c0.ClusterNodes(ctx).Val()
-	for _, n := range nodes {
-		want := "127.0.0.1:" + strconv.Itoa(n.tlsPort) + "@" + strconv.Itoa(n.tlsPort+10000)
-		if !strings.Contains(nodesText, want) {
-			t.Fatalf("CLUSTER NODES lacks %s:\n%s", want, nodesText)
-		}
-	}
-	for _, s := range c0.ClusterSlots(ctx).Val() {
-		ok := false
+	t0 := tlsGoClient(t, nodes[0].tlsPort, f.ClientConfig(t, true))
+	waitFor(t, "every node's plaintext port learned", 10*time.Second, func() bool {
+		text := c0.ClusterNodes(ctx).Val()
 		for _, n := range nodes {
-			ok = ok || s.Nodes[0].Addr == "127.0.0.1:"+strconv.Itoa(n.tlsPort)
+			if !strings.Contains(text, "127.0.0.1:"+strconv.Itoa(n.proc.Port)+"@"+strconv.Itoa(n.tlsPort+10000)) {
+				return false
+			}
 		}
-		if !ok {
-			t.Fatalf("CLUSTER SLOTS entry %v is not a TLS port", s)
+		return true
+	})
+	for _, tc := range []struct {
+		c     *redis.Client
+		port  func(n tnode) int
+		label string
+	}{
+		{t0, func(n tnode) int { return n.tlsPort }, "TLS"},
+		{c0, func(n tnode) int { return n.proc.Port }, "plaintext"},
+	} {
+		nodesText := tc.c.ClusterNodes(ctx).Val()
+		for _, n := range nodes {
+			want := "127.0.0.1:" + strconv.Itoa(tc.port(n)) + "@" + strconv.Itoa(n.tlsPort+10000)
+			if !strings.Contains(nodesText, want) {
+				t.Fatalf("CLUSTER NODES to a %s client lacks %s:\n%s", tc.label, want, nodesText)
+			}
+		}
+		for _, s := range tc.c.ClusterSlots(ctx).Val() {
+			ok := false
+			for _, n := range nodes {
+				ok = ok || s.Nodes[0].Addr == "127.0.0.1:"+strconv.Itoa(tc.port(n))
+			}
+			if !ok {
+				t.Fatalf("CLUSTER SLOTS entry %v to a %s client", s, tc.label)
+			}
+		}
+		shards := fmt.Sprint(tc.c.Do(ctx, "CLUSTER", "SHARDS").Val())
+		for _, n := range nodes {
+			want := "port " + strconv.Itoa(n.proc.Port) + " tls-port " + strconv.Itoa(n.tlsPort)
+			if !strings.Contains(shards, want) {
+				t.Fatalf("CLUSTER SHARDS lacks %q: %s", want, shards)
+			}
 		}
 	}
-	shards := c0.Do(ctx, "CLUSTER", "SHARDS").String()
-	if !strings.Contains(shards, "tls-port") {
-		t.Fatalf("CLUSTER SHARDS has no tls-port: %s", shards)
+	// A plaintext redis-cli -c follows MOVED to plaintext ports.
+	for i := 0; i < 5; i++ {
+		k := "plain:" + strconv.Itoa(i)
+		if out := strings.TrimSpace(redisCLI(t, nodes[0].proc.Port, "", "-c", "SET", k, "v")); out != "OK" {
+			t.Fatalf("plaintext SET %s via -c: %q", k, out)
+		}
 	}
 	// redis-cli --tls -c follows MOVED to the other nodes' TLS ports.
 	for i := 0; i < 20; i++ {
@@ -369,7 +399,7 @@ func TestTLSCluster(t *testing.T) {
 	// MIGRATE dials the target over TLS (tls-cluster).
 	slot := c0.ClusterKeySlot(ctx, "mig").Val()
 	var src, dst tnode
-	for _, s := range c0.ClusterSlots(ctx).Val() {
+	for _, s := range t0.ClusterSlots(ctx).Val() {
 		if int64(s.Start) <= slot && slot <= int64(s.End) {
 			for _, n := range nodes {
 				if s.Nodes[0].Addr == "127.0.0.1:"+strconv.Itoa(n.tlsPort) {
