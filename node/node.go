@@ -383,13 +383,13 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	if len(n.clients) >= n.cfg.MaxClients {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
-		conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
+		rejectConn(conn.NetConn(), "-ERR max number of clients reached\r\n")
 		return false
 	}
 	if n.cfg.ProtectedMode && n.cfg.RequirePass == "" && !isLoopback(conn.NetConn().RemoteAddr()) && isDefaultBind(n.cfg.Bind) {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
-		conn.NetConn().Write([]byte(protectedModeMsg))
+		rejectConn(conn.NetConn(), protectedModeMsg)
 		return false
 	}
 	n.clients[cl.ID] = cl

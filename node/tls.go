@@ -346,3 +346,12 @@ func (n *Node) clusterNodesTextLocked(cl *Client) string {
 	}
 	return n.cluster.NodesText()
 }
+
+// rejectConn writes a refusal before the connection is closed. redcon
+// calls accept from its accept loop, and on a TLS connection the write
+// runs the handshake first, so it gets a short deadline: a client that
+// stalls its handshake cannot hold up accepting for long.
+func rejectConn(c net.Conn, msg string) {
+	c.SetDeadline(time.Now().Add(time.Second)) // the connection is closed next
+	c.Write([]byte(msg))
+}
