@@ -95,18 +95,39 @@ func (c *Cluster) NodesTextPlain() string {
 	defer c.mu.RUnlock()
 	lines := strings.Split(c.nodesDescriptionLocked(0), "\n")
 	for i, ln := range lines {
-		id, rest, ok := strings.Cut(ln, " ")
-		n := c.nodes[id]
-		if !ok || n == nil || n.PPort == 0 {
-			continue
-		}
-		addr, tail, _ := strings.Cut(rest, " ")
-		at := strings.IndexByte(addr, '@')
-		colon := strings.LastIndexByte(addr[:max(at, 0)], ':')
-		if at < 0 || colon < 0 {
-			continue
-		}
-		lines[i] = id + " " + addr[:colon+1] + strconv.Itoa(n.PPort) + addr[at:] + " " + tail
+		lines[i] = c.plainLineLocked(ln)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// PlainDescriptions rewrites node description lines (CLUSTER REPLICAS)
+// for a plaintext client of a TLS cluster, as NodesTextPlain.
+func (c *Cluster) PlainDescriptions(lines []string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, len(lines))
+	for i, ln := range lines {
+		out[i] = c.plainLineLocked(ln)
+	}
+	return out
+}
+
+// plainLineLocked puts the node's plaintext port into one description
+// line ("<id> <ip>:<port>@<cport>[,<hostname>] ...").
+func (c *Cluster) plainLineLocked(ln string) string {
+	id, rest, ok := strings.Cut(ln, " ")
+	n := c.nodes[id]
+	if !ok || n == nil || n.PPort == 0 {
+		return ln
+	}
+	addr, tail, _ := strings.Cut(rest, " ")
+	at := strings.IndexByte(addr, '@')
+	if at < 0 {
+		return ln
+	}
+	colon := strings.LastIndexByte(addr[:at], ':')
+	if colon < 0 {
+		return ln
+	}
+	return id + " " + addr[:colon+1] + strconv.Itoa(n.PPort) + addr[at:] + " " + tail
 }

@@ -93,6 +93,9 @@ func addClusterModeCommands(t commandTable) {
 			c.Error(err.Error())
 			return
 		}
+		if c.n.plainClientOfTLSClusterLocked(c.Cl) {
+			lines = c.n.cluster.PlainDescriptions(lines)
+		}
 		c.R.StringArray(lines)
 	}
 	sub("replicas", 3, admin, adminCats, "List replica nodes of the specified master node", "5.0.0", replicas)

@@ -451,7 +451,7 @@ func TestTLSCluster(t *testing.T) {
 
 	// A fourth node joins as a replica: it meets the cluster on the TLS
 	// bus and syncs from its master's TLS port.
-	rp, _ := startTLSNode(t, f, "--cluster-enabled", "yes", "--cluster-node-timeout", "3000",
+	rp, rtls := startTLSNode(t, f, "--cluster-enabled", "yes", "--cluster-node-timeout", "3000",
 		"--tls-cluster", "yes", "--tls-replication", "yes", "--appendonly", "no", "--save", "")
 	rcl := goClient(t, rp.Addr())
 	if err := rcl.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(nodes[0].tlsPort)).Err(); err != nil {
@@ -467,6 +467,17 @@ func TestTLSCluster(t *testing.T) {
 	waitFor(t, "replica link up over TLS", 30*time.Second, func() bool {
 		return infoOf(t, rp.Addr(), "replication")["master_link_status"] == "up"
 	})
+	// CLUSTER REPLICAS shows the replica with its TLS port to TLS clients
+	// and with its plaintext port to plaintext ones.
+	waitFor(t, "CLUSTER REPLICAS lists the replica", 10*time.Second, func() bool {
+		return len(c0.ClusterSlaves(ctx, masterID).Val()) == 1
+	})
+	if r := t0.ClusterSlaves(ctx, masterID).Val(); len(r) != 1 || !strings.Contains(r[0], ":"+strconv.Itoa(rtls)+"@") {
+		t.Fatalf("CLUSTER REPLICAS to a TLS client = %v", r)
+	}
+	if r := c0.ClusterSlaves(ctx, masterID).Val(); !strings.Contains(r[0], ":"+strconv.Itoa(rp.Port)+"@") {
+		t.Fatalf("CLUSTER REPLICAS to a plaintext client = %v", r)
+	}
 	waitFor(t, "the replica holds its master's keys", 10*time.Second, func() bool {
 		n := c0.DBSize(ctx).Val()
 		return n > 0 && rcl.DBSize(ctx).Val() == n
