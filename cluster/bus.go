@@ -197,6 +197,7 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
+		conn = c.acceptTLS(conn)
 		l := newLink(c, nil, false)
 		c.mu.Lock()
 		select {
@@ -235,6 +236,13 @@ func (c *Cluster) connectLocked(n *Node) {
 	go func() {
 		defer c.wg.Done()
 		conn, err := net.DialTimeout("tcp", addr, timeout)
+		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+				tc.SetKeepAlive(true)
+			}
+			conn, err = c.dialTLS(conn, timeout)
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		closed := false
@@ -287,6 +295,7 @@ func (c *Cluster) headerLocked() header {
 		IP:           c.cfg.AnnounceIP,
 		Port:         c.cfg.Port,
 		CPort:        c.busPort(),
+		PPort:        c.cfg.PPort,
 		ReplOffset:   me.ReplOffset,
 	}
 	if me.IsMaster() && c.fo.mfEnd != 0 && c.fo.mfPaused {
@@ -456,6 +465,7 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			c.confDirty = true
 		}
 		sender.ReplOffset = h.ReplOffset
+		sender.PPort = h.PPort
 		c.noteManualFailoverLocked(sender, h)
 	}
 

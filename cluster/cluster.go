@@ -64,6 +64,7 @@ func Open(cfg Config, s Settings) (*Cluster, error) {
 		ip = cfg.AnnounceIP
 	}
 	me.setAddr(ip, port, cport)
+	me.PPort = cfg.PPort
 	if err := c.saveConfigLocked(); err != nil {
 		lock.release()
 		return nil, err
@@ -139,6 +140,11 @@ type Route struct {
 	Importing bool
 	// MasterOwns: this node is a replica of the serving node.
 	MasterOwns bool
+	// OwnerPlainAddr and MigratingToPlain are the same addresses with
+	// the plaintext port, for plaintext clients of a TLS cluster (they
+	// equal the others when the port is unknown).
+	OwnerPlainAddr   string
+	MigratingToPlain string
 }
 
 // Route returns how slot is served.
@@ -149,10 +155,10 @@ func (c *Cluster) Route(slot int) Route {
 	if o == nil {
 		return Route{}
 	}
-	r := Route{Assigned: true, Mine: o == c.myself, OwnerAddr: o.addr}
+	r := Route{Assigned: true, Mine: o == c.myself, OwnerAddr: o.addr, OwnerPlainAddr: o.plainAddr()}
 	if r.Mine {
 		if m := c.migrating[slot]; m != nil {
-			r.MigratingTo = m.addr
+			r.MigratingTo, r.MigratingToPlain = m.addr, m.plainAddr()
 		}
 	} else if c.importing[slot] != nil {
 		r.Importing = true
@@ -267,13 +273,14 @@ func (c *Cluster) InfoText() string {
 type NodeInfo struct {
 	ID, IP, Hostname string
 	Port             int
+	PPort            int // plaintext port in a TLS cluster (0: none known)
 	Master           bool
 	Failed           bool
 	ReplOffset       int64
 }
 
 func infoOf(n *Node) NodeInfo {
-	return NodeInfo{ID: n.ID, IP: n.IP, Hostname: n.Hostname, Port: n.Port,
+	return NodeInfo{ID: n.ID, IP: n.IP, Hostname: n.Hostname, Port: n.Port, PPort: n.PPort,
 		Master: n.IsMaster(), Failed: n.Flags&FlagFail != 0, ReplOffset: n.ReplOffset}
 }
 

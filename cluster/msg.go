@@ -71,6 +71,7 @@ type header struct {
 	IP           string // announced IP, "" = use the socket's peer address
 	Port         int
 	CPort        int
+	PPort        int // plaintext port in a TLS cluster; sent as an extension (tls.go)
 }
 
 // gossip is one entry of a PING/PONG/MEET gossip section.
@@ -167,6 +168,7 @@ func (m *message) encode() []byte {
 		e.bytes32(m.Channel)
 		e.bytes32(m.Payload)
 	}
+	e.extensions(m)
 	binary.BigEndian.PutUint32(e.b[8:12], uint32(len(e.b)-frameHeader))
 	return e.b
 }
@@ -275,6 +277,7 @@ func decodeBody(typ uint16, body []byte) (*message, error) {
 	default:
 		// Unknown types from a newer minor revision are skipped.
 	}
+	d.extensions(m)
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -81,6 +82,11 @@ type Node struct {
 	Hostname    string
 	ConfigEpoch uint64
 	ReplOffset  int64
+
+	// PPort is the plaintext client port of a node whose Port is its TLS
+	// port (tls-cluster), 0 if unknown or none; learned from its bus
+	// header (tls.go).
+	PPort int
 
 	// Master is the node this one replicates (nil for masters).
 	Master   *Node
@@ -175,6 +181,12 @@ type Config struct {
 	AnnounceBusPort int
 	Logger          *slog.Logger
 	Host            Host
+	// TLS, when set, returns the bus's TLS configurations while
+	// tls-cluster is on (nils otherwise); see tls.go.
+	TLS func() (server, client *tls.Config)
+	// PPort is this node's plaintext client port announced in a TLS
+	// cluster (Redis's pport), 0 for none.
+	PPort int
 }
 
 // Cluster is this node's view of the cluster and its bus endpoint. Its

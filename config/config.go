@@ -149,6 +149,8 @@ type Config struct {
 	// Obs holds metrics, log format and latency monitoring directives
 	// (config/observability.go).
 	Obs ObservabilityConfig
+	// TLS holds the tls-* directives (config/tls.go).
+	TLS TLSConfig
 
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
@@ -194,6 +196,7 @@ func Default() *Config {
 		StopWritesOnBgsaveError:    true,
 		Extra:                      map[string]string{},
 		Backup:                     BackupConfig{LogShipInterval: time.Second},
+		TLS:                        defaultTLS(),
 	}
 }
 
@@ -469,6 +472,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Databases < 1 {
 		errs = append(errs, "databases must be at least 1")
+	}
+	if c.ClusterEnabled && c.TLS.Cluster && c.TLS.Port == 0 {
+		errs = append(errs, "tls-cluster yes needs a tls-port")
+	}
+	if c.Port == 0 && c.TLS.Port == 0 {
+		errs = append(errs, "port 0 needs a tls-port: the node would not listen at all")
 	}
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")

@@ -529,7 +529,6 @@ func registerExtras() {
 	extraDir("cluster-announce-ip", "", kindString, nil)
 	extraInt("cluster-announce-port", 0, 0, 65535)
 	extraInt("cluster-announce-bus-port", 0, 0, 65535)
-	extraInt("cluster-announce-tls-port", 0, 0, 65535)
 	extraDir("cluster-announce-hostname", "", kindString, nil)
 	extraBool("cluster-allow-replica-migration", true)
 	extraBool("cluster-allow-pubsubshard-when-down", true)
@@ -643,20 +642,7 @@ func registerExtras() {
 	extraEnum("syslog-facility", "local0", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7").immutable = true
 	extraDir("syslog-ident", "redis", kindString, nil).immutable = true
 	extraInt("tcp-backlog", 511, 0, maxInt).immutable = true
-	extraBool("tls-auth-clients", true)
-	for _, n := range []string{"tls-ca-cert-dir", "tls-ca-cert-file", "tls-cert-file", "tls-ciphers", "tls-ciphersuites",
-		"tls-client-cert-file", "tls-client-key-file", "tls-dh-params-file", "tls-key-file", "tls-protocols"} {
-		extraDir(n, "", kindString, nil)
-	}
-	extraDir("tls-client-key-file-pass", "", kindString, nil).sensitive = true
-	extraDir("tls-key-file-pass", "", kindString, nil).sensitive = true
-	extraBool("tls-cluster", false)
-	extraInt("tls-port", 0, 0, 65535)
-	extraBool("tls-prefer-server-ciphers", false)
-	extraBool("tls-replication", false)
-	extraInt("tls-session-cache-size", 20480, 0, maxInt)
-	extraInt("tls-session-cache-timeout", 300, 0, maxInt)
-	extraBool("tls-session-caching", true)
+	// The tls-* directives are typed: config/tls.go.
 	extraInt("tracking-table-max-keys", 1000000, 0, maxLong)
 	extraDir("unixsocket", "", kindString, nil).immutable = true
 	extraDir("unixsocketperm", "0", kindWord, nil).immutable = true

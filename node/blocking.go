@@ -155,7 +155,7 @@ func (n *Node) waitBlocked(cl *Client, bs *blockState) uint64 {
 	var gone <-chan struct{}
 	if cl.netConn != nil {
 		var stop func()
-		gone, stop = watchPeerClose(cl.netConn.Conn)
+		gone, stop = watchPeerClose(rawConn(cl.netConn.Conn))
 		defer stop()
 	}
 	// end finishes the wait for reason unless a server already did.

@@ -49,7 +49,12 @@ func watchPeerClose(conn net.Conn) (gone <-chan struct{}, stop func()) {
 					peerGone = true
 					return true
 				}
-				// Input is pending: wait for the next socket event.
+				// Input is pending: wait for the next socket event,
+				// unless the peer has hung up behind it (peer_hup_*.go).
+				if peerHungUp(fd) {
+					peerGone = true
+					return true
+				}
 				return false
 			})
 			if stopping.Load() {

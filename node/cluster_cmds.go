@@ -31,7 +31,7 @@ func addClusterModeCommands(t commandTable) {
 	sub("info", 2, stale, slow, "Provides info about Redis Cluster node state", "3.0.0",
 		func(c *Ctx) { c.R.Verbatim(c.n.cluster.InfoText()) })
 	sub("nodes", 2, stale, slow, "Get Cluster config for the node", "3.0.0",
-		func(c *Ctx) { c.R.Verbatim(c.n.cluster.NodesText()) })
+		func(c *Ctx) { c.R.Verbatim(c.n.clusterNodesTextLocked(c.Cl)) })
 	sub("myid", 2, stale, slow, "Return the node id", "3.0.0",
 		func(c *Ctx) { c.R.BulkString(c.n.cluster.MyID()) })
 	// CLUSTER MYSHARDID arrived in Redis 7.2 (Redis 7.0.15 does not know
@@ -92,6 +92,9 @@ func addClusterModeCommands(t commandTable) {
 		if err != nil {
 			c.Error(err.Error())
 			return
+		}
+		if c.n.plainClientOfTLSClusterLocked(c.Cl) {
+			lines = c.n.cluster.PlainDescriptions(lines)
 		}
 		c.R.StringArray(lines)
 	}
@@ -311,7 +314,7 @@ func cmdClusterSetSlot(c *Ctx) {
 func nodeEntry(c *Ctx, n cluster.NodeInfo) {
 	c.R.Array(4)
 	c.R.BulkString(n.IP)
-	c.R.Int(int64(n.Port))
+	c.R.Int(int64(c.n.clientPortLocked(c.Cl, n)))
 	c.R.BulkString(n.ID)
 	c.R.Map(0)
 }
@@ -344,15 +347,33 @@ func cmdClusterShards(c *Ctx) {
 		c.R.BulkString("nodes")
 		c.R.Array(len(s.Nodes))
 		for _, n := range s.Nodes {
-			fields := 7
+			// In a TLS cluster the announced port is the TLS port and the
+			// plaintext one (when known) is reported beside it, as Redis.
+			port, tlsPort := n.Port, 0
+			if c.n.cfg.TLS.Cluster {
+				port, tlsPort = n.PPort, n.Port
+			}
+			fields := 6 // id ip endpoint role replication-offset health
 			if n.Hostname != "" {
+				fields++
+			}
+			if port != 0 {
+				fields++
+			}
+			if tlsPort != 0 {
 				fields++
 			}
 			c.R.Map(fields)
 			c.R.BulkString("id")
 			c.R.BulkString(n.ID)
-			c.R.BulkString("port")
-			c.R.Int(int64(n.Port))
+			if port != 0 {
+				c.R.BulkString("port")
+				c.R.Int(int64(port))
+			}
+			if tlsPort != 0 {
+				c.R.BulkString("tls-port")
+				c.R.Int(int64(tlsPort))
+			}
 			c.R.BulkString("ip")
 			c.R.BulkString(n.IP)
 			c.R.BulkString("endpoint")

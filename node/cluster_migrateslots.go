@@ -183,6 +183,9 @@ var errMigrateSlotsAborted = errors.New("node: slot migration aborted")
 
 func (n *Node) migrateSlots(m *slotMigration) error {
 	conn, err := net.DialTimeout("tcp", m.addr, m.timeout)
+	if err == nil {
+		conn, err = n.wrapClusterTLS(conn, m.timeout)
+	}
 	if err != nil {
 		return fmt.Errorf("connecting to target: %w", err)
 	}

@@ -59,16 +59,28 @@ func (n *Node) startCluster() error {
 		v, _ := strconv.Atoi(n.cfg.Extra[name])
 		return v
 	}
+	// With tls-cluster the cluster's client port is the TLS port (and the
+	// default bus port derives from it), as Redis's deriveAnnouncedPorts.
+	port := n.cfg.Port
+	if n.cfg.TLS.Cluster {
+		port = n.cfg.TLS.Port
+	}
+	announcePort, pport := n.cfg.ClusterClientPort()
+	if announcePort == port {
+		announcePort = 0
+	}
 	c, err := cluster.Open(cluster.Config{
 		ConfigFile:      path,
-		Port:            n.cfg.Port,
+		Port:            port,
 		BusPort:         n.cfg.ClusterPort,
 		Bind:            n.cfg.Bind,
 		AnnounceIP:      n.cfg.Extra["cluster-announce-ip"],
-		AnnouncePort:    extraInt("cluster-announce-port"),
+		AnnouncePort:    announcePort,
 		AnnounceBusPort: extraInt("cluster-announce-bus-port"),
 		Logger:          n.log.With("part", "cluster"),
 		Host:            clusterHost{n},
+		TLS:             n.busTLS,
+		PPort:           pport,
 	}, n.clusterSettingsLocked())
 	if err != nil {
 		return err

@@ -134,6 +134,9 @@ func (n *Node) clusterRouteLocked(cl *Client, cmd, sub *Command, args [][]byte, 
 				}
 				route.assigned, route.mine, route.masterOwns = true, r.Mine, r.MasterOwns
 				route.ownerAddr, route.migratingTo = r.OwnerAddr, r.MigratingTo
+				if n.plainClientOfTLSClusterLocked(cl) {
+					route.ownerAddr, route.migratingTo = r.OwnerPlainAddr, r.MigratingToPlain
+				}
 				if r.Mine && r.MigratingTo != "" {
 					migrating = true
 				} else if r.Importing {

@@ -808,7 +808,7 @@ func (cl *Client) fd() int {
 	if cl.netConn == nil {
 		return -1
 	}
-	sc, ok := cl.netConn.Conn.(syscall.Conn)
+	sc, ok := rawConn(cl.netConn.Conn).(syscall.Conn)
 	if !ok {
 		return -1
 	}

@@ -609,6 +609,9 @@ func isTimeout(err error) bool {
 // mutex guards it; it is never taken together with the node lock held
 // across I/O.
 type migrateSockets struct {
+	// wrap upgrades a new connection to TLS when tls-cluster is on
+	// (tls.go); nil before Start.
+	wrap   func(net.Conn, time.Duration) (net.Conn, error)
 	mu     sync.Mutex
 	idle   map[string]*migrateConn
 	closed bool
@@ -638,6 +641,11 @@ func (s *migrateSockets) get(addr string, timeout time.Duration) (*migrateConn, 
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
+	}
+	if s.wrap != nil {
+		if conn, err = s.wrap(conn, timeout); err != nil {
+			return nil, err
+		}
 	}
 	return &migrateConn{addr: addr, conn: conn, rd: bufio.NewReader(conn), lastDB: -1}, nil
 }

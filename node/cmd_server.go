@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -312,6 +313,11 @@ func cmdConfigSet(c *Ctx) {
 	if err := n.applyConfigLocked(old); err != nil {
 		// Roll back, as Redis does when applying a value fails.
 		*n.cfg = *old
+		var ae *configArgError
+		if errors.As(err, &ae) {
+			c.Error(fmt.Sprintf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", ae.Arg, ae.Msg))
+			return
+		}
 		c.Error("ERR CONFIG SET failed - " + err.Error())
 		return
 	}

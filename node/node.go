@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -113,6 +114,8 @@ type Node struct {
 	evict evictState
 	// outbuf is client-output-buffer-limit (outbuf.go).
 	outbuf outbufState
+	// tls is the TLS port, certificates and switches (tls.go).
+	tls tlsState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -240,13 +243,21 @@ func (n *Node) Start() error {
 	if len(binds) == 0 {
 		binds = []string{"*", "-::*"}
 	}
-	if n.cfg.Port == 0 {
+	if n.cfg.Port == 0 && n.cfg.TLS.Port == 0 {
 		return errors.New("node: port 0 (no TCP listener) is not supported")
 	}
+	if err := n.startTLS(); err != nil {
+		n.Close()
+		return err
+	}
 	if err := n.startCluster(); err != nil {
+		n.Close()
 		return err
 	}
 	for _, b := range binds {
+		if n.cfg.Port == 0 {
+			break // TLS only
+		}
 		optional := strings.HasPrefix(b, "-")
 		host := strings.TrimPrefix(b, "-")
 		network := "tcp"
@@ -267,7 +278,8 @@ func (n *Node) Start() error {
 		}
 		n.listeners = append(n.listeners, ln)
 	}
-	if len(n.listeners) == 0 {
+	if len(n.listeners) == 0 && n.cfg.Port != 0 {
+		n.Close()
 		return errors.New("node: no listening address could be bound")
 	}
 	for _, ln := range n.listeners {
@@ -296,6 +308,7 @@ func (n *Node) Close() error {
 		for _, l := range n.listeners {
 			l.Close()
 		}
+		n.closeTLS()
 		n.stopCluster()
 		n.mu.Lock()
 		n.stopReplicationLocked()
@@ -322,6 +335,9 @@ func (n *Node) Done() <-chan struct{} { return n.closed }
 type listener struct {
 	net.Listener
 	n *Node
+	// tls, when set, makes this a TLS listener (tls.go); the handshake
+	// runs on the client's first read or write.
+	tls *tls.Config
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -346,6 +362,9 @@ func (l *listener) Accept() (net.Conn, error) {
 			tc.SetKeepAlive(false)
 		}
 		tc.SetNoDelay(true)
+	}
+	if l.tls != nil {
+		c = tls.Server(c, l.tls)
 	}
 	cc := &clientConn{Conn: c, pushLimit: 32 << 20, outbuf: &outbufCheck{n: l.n}}
 	// The guard applies the idle timeout itself (subscribers are exempt).
@@ -382,13 +401,13 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	if len(n.clients) >= n.cfg.MaxClients {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
-		conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
+		rejectConn(conn.NetConn(), "-ERR max number of clients reached\r\n")
 		return false
 	}
 	if n.cfg.ProtectedMode && n.cfg.RequirePass == "" && !isLoopback(conn.NetConn().RemoteAddr()) && isDefaultBind(n.cfg.Bind) {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
-		conn.NetConn().Write([]byte(protectedModeMsg))
+		rejectConn(conn.NetConn(), protectedModeMsg)
 		return false
 	}
 	n.clients[cl.ID] = cl

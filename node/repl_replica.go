@@ -283,12 +283,15 @@ func (ml *masterLink) session() error {
 	user, pass := n.cfg.Extra["masteruser"], n.cfg.Extra["masterauth"]
 	port := int(n.cfgInt("replica-announce-port", 0))
 	if port == 0 {
-		port = n.cfg.Port
+		port = n.replicaListeningPortLocked()
 	}
 	announceIP := n.cfg.Extra["replica-announce-ip"]
 	n.mu.Unlock()
 
 	conn, err := net.DialTimeout("tcp", ml.addr(), timeout)
+	if err == nil {
+		conn, err = n.wrapReplicationTLS(conn, timeout)
+	}
 	if err != nil {
 		return err
 	}
