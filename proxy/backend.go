@@ -1,0 +1,173 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// node is one cluster node the proxy talks to, with its pool of idle
+// connections. Nodes are created on first sight (slot map or redirect) and
+// live as long as the proxy.
+type node struct {
+	addr string
+	p    *Proxy
+
+	mu   sync.Mutex
+	idle []*bconn
+}
+
+// bconn is one connection to a node. It belongs to one client session at
+// a time (or sits idle in its node's pool), so it needs no lock.
+type bconn struct {
+	n  *node
+	c  net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+	// proto and auth are the connection's current HELLO protocol and the
+	// credentials it authenticated with ("" none), so a session can bring a
+	// pooled connection to its own state.
+	proto int
+	auth  string
+	// pending counts requests written whose replies are not read yet.
+	pending int
+	dead    bool
+	// sticky marks connection state the pool must not hand on (WATCH,
+	// subscriptions); such connections are closed instead.
+	sticky bool
+}
+
+var errNodeConn = errors.New("proxy: node connection lost")
+
+// get returns an idle connection or dials a new one.
+func (n *node) get() (*bconn, error) {
+	n.mu.Lock()
+	if k := len(n.idle); k > 0 {
+		bc := n.idle[k-1]
+		n.idle = n.idle[:k-1]
+		n.mu.Unlock()
+		return bc, nil
+	}
+	n.mu.Unlock()
+	return n.dial()
+}
+
+func (n *node) dial() (*bconn, error) {
+	cfg := &n.p.cfg
+	c, err := net.DialTimeout("tcp", n.addr, cfg.DialTimeout)
+	if err != nil {
+		n.p.metrics.nodeError(n.addr)
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		tc.SetKeepAlive(true)
+	}
+	bc := &bconn{n: n, c: c, br: bufio.NewReaderSize(c, 32<<10), bw: bufio.NewWriterSize(c, 32<<10), proto: 2}
+	// The proxy's own credentials and READONLY (harmless on a master) are
+	// set once per connection.
+	var setup [][][]byte
+	if cfg.NodePassword != "" {
+		if cfg.NodeUser != "" {
+			setup = append(setup, [][]byte{[]byte("AUTH"), []byte(cfg.NodeUser), []byte(cfg.NodePassword)})
+		} else {
+			setup = append(setup, [][]byte{[]byte("AUTH"), []byte(cfg.NodePassword)})
+		}
+	}
+	if cfg.ReadFrom == ReadFromReplica {
+		setup = append(setup, [][]byte{[]byte("READONLY")})
+	}
+	if len(setup) > 0 {
+		c.SetDeadline(time.Now().Add(cfg.DialTimeout + time.Second))
+		for _, args := range setup {
+			reply, err := bc.roundTrip(args...)
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			if isErrorReply(reply) {
+				c.Close()
+				return nil, fmt.Errorf("proxy: %s %s: %s", n.addr, args[0], trimReply(reply))
+			}
+		}
+		c.SetDeadline(time.Time{})
+		if cfg.NodePassword != "" {
+			bc.auth = nodeAuthKey
+		}
+	}
+	return bc, nil
+}
+
+// nodeAuthKey marks a connection authenticated with the proxy's own
+// node credentials.
+const nodeAuthKey = "\x00proxy"
+
+// put returns a healthy connection to the pool.
+func (n *node) put(bc *bconn) {
+	if bc.dead || bc.pending != 0 || bc.sticky {
+		bc.close()
+		return
+	}
+	n.mu.Lock()
+	if len(n.idle) < n.p.cfg.PoolSize {
+		n.idle = append(n.idle, bc)
+		n.mu.Unlock()
+		return
+	}
+	n.mu.Unlock()
+	bc.close()
+}
+
+// closeIdle closes every pooled connection.
+func (n *node) closeIdle() {
+	n.mu.Lock()
+	idle := n.idle
+	n.idle = nil
+	n.mu.Unlock()
+	for _, bc := range idle {
+		bc.close()
+	}
+}
+
+func (bc *bconn) close() {
+	bc.dead = true
+	bc.c.Close()
+}
+
+// fail marks the connection broken after an I/O error.
+func (bc *bconn) fail() {
+	if !bc.dead {
+		bc.n.p.metrics.nodeError(bc.n.addr)
+		bc.close()
+	}
+}
+
+// roundTrip sends one command and reads its reply (connection idle).
+func (bc *bconn) roundTrip(args ...[]byte) ([]byte, error) {
+	var buf [256]byte
+	if _, err := bc.bw.Write(appendCommand(buf[:0], args...)); err != nil {
+		bc.fail()
+		return nil, err
+	}
+	if err := bc.bw.Flush(); err != nil {
+		bc.fail()
+		return nil, err
+	}
+	reply, err := readReply(bc.br, nil)
+	if err != nil {
+		bc.fail()
+		return nil, err
+	}
+	return reply, nil
+}
+
+// trimReply renders a simple reply for an error message.
+func trimReply(b []byte) string {
+	if len(b) >= 3 {
+		return string(b[1 : len(b)-2])
+	}
+	return string(b)
+}
