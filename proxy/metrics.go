@@ -7,19 +7,19 @@ import (
 // metrics are the proxy's Prometheus collectors, on their own registry so
 // several proxies (tests) can live in one process.
 type metrics struct {
-	reg         *prometheus.Registry
-	requests    prometheus.Counter
-	redirects   *prometheus.CounterVec
-	retries     prometheus.Counter
-	nodeErrors  *prometheus.CounterVec
-	refreshes   prometheus.Counter
-	clients     prometheus.Gauge
-	latency     prometheus.Histogram
-	movedC      prometheus.Counter
-	askC        prometheus.Counter
-	crossSlot   prometheus.Counter
-	splitCmds   prometheus.Counter
-	fanoutCmds  prometheus.Counter
+	reg        *prometheus.Registry
+	requests   prometheus.Counter
+	redirects  *prometheus.CounterVec
+	retries    prometheus.Counter
+	nodeErrors *prometheus.CounterVec
+	refreshes  prometheus.Counter
+	clients    prometheus.Gauge
+	latency    prometheus.Histogram
+	movedC     prometheus.Counter
+	askC       prometheus.Counter
+	crossSlot  prometheus.Counter
+	splitCmds  prometheus.Counter
+	fanoutCmds prometheus.Counter
 }
 
 func newMetrics() *metrics {

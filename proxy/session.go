@@ -20,15 +20,15 @@ type span struct{ off, n int }
 type mergeKind uint8
 
 const (
-	mergeRelay   mergeKind = iota // one sub, reply relayed as is
-	mergeLocal                    // reply computed by the proxy (op.local)
-	mergeMGet                     // array reassembled in key order
-	mergeSum                      // integer replies added (DEL, EXISTS, DBSIZE...)
-	mergeAllOK                    // +OK when every part said OK (MSET, FLUSHALL)
-	mergeConcat                   // arrays concatenated (KEYS)
-	mergeScan                     // node cursor turned into a proxy cursor
-	mergeRandom                   // first non-null reply (RANDOMKEY)
-	mergeInfo                     // per-node summary (INFO)
+	mergeRelay  mergeKind = iota // one sub, reply relayed as is
+	mergeLocal                   // reply computed by the proxy (op.local)
+	mergeMGet                    // array reassembled in key order
+	mergeSum                     // integer replies added (DEL, EXISTS, DBSIZE...)
+	mergeAllOK                   // +OK when every part said OK (MSET, FLUSHALL)
+	mergeConcat                  // arrays concatenated (KEYS)
+	mergeScan                    // node cursor turned into a proxy cursor
+	mergeRandom                  // first non-null reply (RANDOMKEY)
+	mergeInfo                    // per-node summary (INFO)
 )
 
 // op is one client command of a batch.
