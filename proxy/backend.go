@@ -52,10 +52,14 @@ func (n *node) get() (*bconn, error) {
 		return bc, nil
 	}
 	n.mu.Unlock()
-	return n.dial()
+	return n.dial(true)
 }
 
-func (n *node) dial() (*bconn, error) {
+// dial connects to the node. Data connections (client traffic) carry the
+// proxy's node credentials only when the proxy authenticates clients
+// itself (requirepass); otherwise clients AUTH through to the nodes and a
+// connection must not grant more than the client proved.
+func (n *node) dial(data bool) (*bconn, error) {
 	cfg := &n.p.cfg
 	c, err := net.DialTimeout("tcp", n.addr, cfg.DialTimeout)
 	if err != nil {
@@ -70,7 +74,8 @@ func (n *node) dial() (*bconn, error) {
 	// The proxy's own credentials and READONLY (harmless on a master) are
 	// set once per connection.
 	var setup [][][]byte
-	if cfg.NodePassword != "" {
+	useNodeAuth := cfg.NodePassword != "" && (!data || cfg.RequirePass != "")
+	if useNodeAuth {
 		if cfg.NodeUser != "" {
 			setup = append(setup, [][]byte{[]byte("AUTH"), []byte(cfg.NodeUser), []byte(cfg.NodePassword)})
 		} else {
@@ -94,7 +99,7 @@ func (n *node) dial() (*bconn, error) {
 			}
 		}
 		c.SetDeadline(time.Time{})
-		if cfg.NodePassword != "" {
+		if useNodeAuth {
 			bc.auth = nodeAuthKey
 		}
 	}

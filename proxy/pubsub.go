@@ -34,7 +34,7 @@ func (ps *pubsubState) conn(n *node, main bool) (*bconn, error) {
 			return bc, nil
 		}
 	}
-	bc, err := n.dial()
+	bc, err := n.dial(true)
 	if err != nil {
 		return nil, err
 	}

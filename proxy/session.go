@@ -111,8 +111,12 @@ func newSession(p *Proxy, c net.Conn) *session {
 	sessionSeq++
 	pick := int(sessionSeq)
 	sessionSeqMu.Unlock()
-	return &session{p: p, conn: c, buf: make([]byte, 16<<10), out: bufio.NewWriterSize(c, 32<<10),
+	s := &session{p: p, conn: c, buf: make([]byte, 16<<10), out: bufio.NewWriterSize(c, 32<<10),
 		proto: 2, authed: p.cfg.RequirePass == "", pick: pick}
+	if p.cfg.RequirePass != "" && p.cfg.NodePassword != "" {
+		s.authKey = nodeAuthKey
+	}
+	return s
 }
 
 // maxBatch bounds the commands executed as one pipelined batch.
@@ -241,11 +245,11 @@ func (s *session) connFor(n *node) (*bconn, error) {
 // prepare brings an idle connection to the session's protocol and
 // credentials.
 func (s *session) prepare(bc *bconn) error {
-	if bc.auth != s.authKey && s.authKey != nodeAuthKey {
+	if bc.auth != s.authKey {
 		if s.authArgs == nil {
 			// A connection authenticated for someone else cannot be
 			// de-authenticated: use a fresh one.
-			nbc, err := bc.n.dial()
+			nbc, err := bc.n.dial(true)
 			if err != nil {
 				return err
 			}

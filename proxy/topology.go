@@ -93,7 +93,7 @@ func (t *topology) refreshAsync() {
 // fetch asks one node for CLUSTER SLOTS.
 func (t *topology) fetch(addr string) (*slotMap, error) {
 	n := t.node(addr)
-	bc, err := n.dial()
+	bc, err := n.dial(false)
 	if err != nil {
 		return nil, err
 	}
