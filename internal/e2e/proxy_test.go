@@ -380,3 +380,66 @@ func TestProxyReshardAndFailover(t *testing.T) {
 	}
 	t.Logf("acknowledged in the 500 ms before the SIGKILL and lost with the master: %d", len(lostWindow))
 }
+
+// TestProxyReadFromReplica: with --read-from replica, reads go to the
+// replicas (their GET counters move, the masters' do not) and writes to
+// the masters.
+func TestProxyReadFromReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	nodes := failoverCluster(t)
+	px := startProxy(t, []string{nodes[0].addr()}, "--read-from", "replica")
+	c := testutil.Dial(t, px.Addr())
+	var keys []string
+	for i, k := range keyPerSlot() {
+		if i%5 == 0 {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		mustDo(t, c, "+OK", "SET", k, k)
+	}
+	getCalls := func(addr string) int {
+		f := infoOf(t, addr, "commandstats")["cmdstat_get"]
+		calls, _, _ := strings.Cut(strings.TrimPrefix(f, "calls="), ",")
+		n, _ := strconv.Atoi(calls)
+		return n
+	}
+	before := map[string]int{}
+	for _, n := range nodes {
+		before[n.addr()] = getCalls(n.addr())
+	}
+	// Replication is asynchronous: wait until every key reads back.
+	deadline := time.Now().Add(15 * time.Second)
+	for _, k := range keys {
+		for {
+			v := mustDo(t, c, "", "GET", k)
+			if v.Str == k {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s through a replica = %s", k, v)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	replicaGets, masterGets := 0, 0
+	for _, n := range nodes {
+		d := getCalls(n.addr()) - before[n.addr()]
+		if isMaster(n.addr()) {
+			masterGets += d
+		} else {
+			replicaGets += d
+		}
+	}
+	t.Logf("GETs served by replicas %d, by masters %d", replicaGets, masterGets)
+	if masterGets != 0 || replicaGets < len(keys) {
+		t.Fatalf("GETs: replicas %d, masters %d; want all %d on replicas", replicaGets, masterGets, len(keys))
+	}
+	// A write still goes to the master, MGET across slots to replicas.
+	mustDo(t, c, "+OK", "SET", keys[0], "new")
+	if v := mustDo(t, c, "", "MGET", keys[1], keys[2]); len(v.Elems) != 2 {
+		t.Fatalf("MGET = %s", v)
+	}
+}

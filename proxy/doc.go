@@ -1,0 +1,106 @@
+// Package proxy is slotvault's cluster proxy: clients that know nothing of
+// Redis Cluster (redis-cli without -c, redis-benchmark without --cluster,
+// any RESP2/RESP3 library) connect to it and it routes each command to the
+// node that serves its keys.
+//
+// # Slot map
+//
+// The proxy learns the cluster from CLUSTER SLOTS, asked of the seed nodes
+// (Config.Cluster) and later of any known node. The map is an immutable
+// snapshot (owner master per slot, masters in slot order, replicas per
+// master) swapped atomically; readers never lock. A MOVED reply refreshes
+// it in the background; TRYAGAIN, CLUSTERDOWN and lost connections refresh
+// it before the retry. Refreshes are serialized and at most one per 50 ms.
+//
+// # Routing
+//
+// Key positions come from slotvault's own command table
+// (node.CommandLookup), the table that drives the nodes' slot checks, so
+// the proxy and the nodes agree on what a key is (numkeys commands,
+// subcommands, shard channels). A command whose keys share one slot goes to
+// that slot's master (or, with ReadFrom replica and a read-only command, to
+// one of its replicas: the choice is fixed per client connection, and
+// every node connection sends READONLY). Keyless commands go to the first
+// master. Commands whose keys hash to different slots answer
+// "CROSSSLOT Keys in request don't hash to the same slot", except:
+//
+//   - MGET, EXISTS, DEL, UNLINK, TOUCH, MSET are split into one command per
+//     slot and the replies merged (MGET reassembled in key order, counts
+//     added, MSET +OK when every part succeeded). MSET across slots is not
+//     atomic: a failure can leave some slots written.
+//   - DBSIZE, KEYS, FLUSHALL, FLUSHDB, RANDOMKEY and INFO go to every master
+//     and are merged (sum, concatenation, all-OK, a random non-nil key, a
+//     per-node summary with the keyspace summed).
+//   - PING is answered by the proxy itself.
+//
+// # SCAN cursor
+//
+// A proxy cursor is nodeCursor<<10 | masterIndex, masterIndex being the
+// master's position in the slot map ordered by lowest slot. Cursor 0 starts
+// at master 0; when a master's scan ends (node cursor 0) the next cursor is
+// the next master's index with node cursor 0, and after the last master the
+// cursor is 0. Node cursors must stay below 2^54 (slotvault's are slot
+// numbers). A resharding during a scan may skip or repeat keys of the moved
+// slots, as SCAN on a rehashing table may.
+//
+// # Connections, pipelining and ordering
+//
+// Each client connection is served by one goroutine (a session). It parses
+// every complete request already buffered (up to 1024) into a batch, writes
+// each command's sub-requests into a buffered writer per node connection
+// without waiting, flushes every node connection once, then reads the
+// replies in the order they were sent: a node answers in order, so the
+// n-th reply read from a connection belongs to the n-th request written
+// to it. Redirections (MOVED, ASK with ASKING, TRYAGAIN, CLUSTERDOWN,
+// LOADING, lost connections) are then resolved one sub-request at a time,
+// within Config.RetryTimeout, and only then are the replies merged and
+// written to the client, in request order, with one flush. A pipeline of
+// 16 GETs over three masters therefore costs three node round trips done in
+// parallel, not sixteen.
+//
+// A session keeps the node connections it has used (at most one per node)
+// for its lifetime, which is what makes WATCH, MULTI/EXEC and blocking
+// commands work: they stay on one node connection. On close, connections
+// without pending replies or connection-bound state go back to a per-node
+// pool of idle connections (Config.PoolSize); taking one brings it to the
+// session's HELLO protocol and AUTH credentials first. Requests and replies
+// are copied as raw RESP bytes; only merged replies are parsed. Buffers
+// (requests, replies, the per-batch op and sub-request slices) are reused
+// from batch to batch, so a forwarded command does not allocate.
+//
+// # Transactions
+//
+// MULTI is answered by the proxy, which queues the commands (checking that
+// their keys share one slot: otherwise CROSSSLOT, and EXEC answers
+// EXECABORT as Redis does). EXEC sends MULTI, the queue and EXEC to the
+// slot's master in one write. If the node refused the queue with MOVED/ASK
+// (nothing ran), the transaction is re-sent to the new owner. WATCH goes
+// to the watched keys' master on the session's connection; EXEC of a
+// transaction whose slot is served by another node than the watched keys
+// returns a nil reply, as if a watched key had changed.
+//
+// # Pub/sub
+//
+// SUBSCRIBE and PSUBSCRIBE go to one connection to the first master
+// (cluster PUBLISH reaches every node); SSUBSCRIBE goes to a connection to
+// the master of the shard channel's slot. A relay goroutine per
+// subscription connection copies messages to the client under the session's
+// output lock. A subscribed session stays in pass-through mode until it
+// closes; if a subscription's node goes away the client is disconnected so
+// that it subscribes again.
+//
+// # Authentication
+//
+// With Config.RequirePass the proxy checks AUTH/HELLO AUTH itself and the
+// node connections use Config.NodeUser/NodePassword. Without it, AUTH and
+// HELLO AUTH are sent to a node and, when accepted, replayed on every node
+// connection the session uses; the node credentials then serve only the
+// proxy's own CLUSTER SLOTS queries.
+//
+// # Not supported
+//
+// MONITOR, SYNC/PSYNC, REPLICAOF; CLIENT SETNAME/TRACKING and other
+// per-connection state apply only to the node connection that received
+// them; SELECT is the nodes' (cluster mode: db 0 only). TLS, to clients or
+// nodes, is not implemented yet.
+package proxy
