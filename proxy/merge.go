@@ -91,6 +91,8 @@ func (s *session) mergeOp(o *op) {
 		s.mergeScan(o, &subs[0])
 	case mergeInfo:
 		s.mergeInfo(subs)
+	case mergeFirst:
+		s.out.Write(s.replyOf(&subs[0]))
 	}
 }
 

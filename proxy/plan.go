@@ -140,7 +140,8 @@ func (s *session) plan(args [][]byte, raw []byte) {
 		if s.split(name, args, raw, 2) {
 			return
 		}
-	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "info":
+	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "info",
+		"script|load", "script|flush", "function|load", "function|delete", "function|flush":
 		s.fanout(name, args, raw)
 		return
 	case "scan":
@@ -255,6 +256,10 @@ func (s *session) fanout(name string, args [][]byte, raw []byte) {
 		o.merge = mergeRandom
 	case "info":
 		o.merge = mergeInfo
+	default:
+		// Scripts and functions are loaded on every master so EVALSHA and
+		// FCALL work wherever their keys live.
+		o.merge = mergeFirst
 	}
 	var req span
 	if raw == nil {

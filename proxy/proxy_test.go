@@ -99,6 +99,8 @@ func TestProxyRoutingSplitAndRedirects(t *testing.T) {
 	do(t, c, "+PONG", "PING")
 	do(t, c, `"x"`, "PING", "x")
 	do(t, c, "(error) CROSSSLOT Keys in request don't hash to the same slot", "RENAME", ka, kb)
+	do(t, c, "+OK", "FUNCTION", "FLUSH")
+	do(t, c, "(error) ERR FUNCTION FLUSH only supports SYNC|ASYNC option", "FUNCTION", "FLUSH", "x")
 
 	// Move an empty slot from a to b behind the proxy's back: the proxy
 	// follows MOVED and refreshes its map.

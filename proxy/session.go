@@ -29,6 +29,7 @@ const (
 	mergeScan                    // node cursor turned into a proxy cursor
 	mergeRandom                  // first non-null reply (RANDOMKEY)
 	mergeInfo                    // per-node summary (INFO)
+	mergeFirst                   // the first master's reply (SCRIPT LOAD)
 )
 
 // op is one client command of a batch.
@@ -225,6 +226,7 @@ func (s *session) connFor(n *node) (*bconn, error) {
 		if bc.proto != s.proto || bc.auth != s.authKey {
 			if err := s.prepare(bc); err != nil {
 				s.held = append(s.held[:i], s.held[i+1:]...)
+				bc.close()
 				return nil, err
 			}
 		}
