@@ -27,13 +27,12 @@ docs/proxy.md. Flags override the config file's directives (same names).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := proxy.DefaultConfig()
+			var bad []error
 			if configFile != "" {
 				if err := cfg.LoadFile(configFile); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					return exitError{1}
+					bad = append(bad, err)
 				}
 			}
-			var bad []error
 			cmd.Flags().Visit(func(f *pflag.Flag) {
 				if f.Name == "config" {
 					return
@@ -45,6 +44,10 @@ docs/proxy.md. Flags override the config file's directives (same names).`,
 					bad = append(bad, err)
 				}
 			})
+			// Report every problem at once: file lines, flags, then values.
+			if err := cfg.Validate(); err != nil {
+				bad = append(bad, err)
+			}
 			for _, err := range bad {
 				fmt.Fprintln(os.Stderr, "slotvault proxy:", err)
 			}

@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -441,5 +445,43 @@ func TestProxyReadFromReplica(t *testing.T) {
 	mustDo(t, c, "+OK", "SET", keys[0], "new")
 	if v := mustDo(t, c, "", "MGET", keys[1], keys[2]); len(v.Elems) != 2 {
 		t.Fatalf("MGET = %s", v)
+	}
+}
+
+// TestProxyConfigFile starts the proxy from a config file (metrics on),
+// and checks that a bad file is refused with file:line.
+func TestProxyConfigFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	rc := startMasters(t, 3)
+	dir := t.TempDir()
+	port, mport := testutil.FreePort(t), testutil.FreePort(t)
+	conf := fmt.Sprintf("# proxy\nport %d\ncluster %s\nmetrics-port %d\nretry-timeout 5s\n", port, rc.nodes[1].addr(), mport)
+	if err := os.WriteFile(filepath.Join(dir, "proxy.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	px := testutil.StartProcess(t, port, dir, testutil.Binary(t), "proxy", "--config", "proxy.conf")
+	c := testutil.Dial(t, px.Addr())
+	mustDo(t, c, "+OK", "MSET", "a", "1", "b", "2", "c", "3")
+	mustDo(t, c, `*["1", "2", "3"]`, "MGET", "a", "b", "c")
+	res, err := http.Get("http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "slotvault_proxy_split_commands_total 2") {
+		t.Fatalf("metrics:\n%s", body)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "bad.conf"), []byte("port 1\nread-from nowhere\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testutil.Binary(t), "proxy", "--config", "bad.conf")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.conf:2: read-from") || !strings.Contains(string(out), "cluster: at least one seed") {
+		t.Fatalf("bad config: %v\n%s", err, out)
 	}
 }
