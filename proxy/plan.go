@@ -60,6 +60,10 @@ func (s *session) plan(args [][]byte, raw []byte) {
 		s.addLocalString("+OK\r\n")
 		s.closing = true
 		return
+	case "reset":
+		s.execute()
+		s.reset()
+		return
 	case "readonly", "readwrite", "asking":
 		s.addLocalString("+OK\r\n")
 		return
@@ -314,6 +318,24 @@ func (s *session) queueTx(name string, args [][]byte, raw []byte, slot int) {
 	}
 	tx.n++
 	s.addLocalString("+QUEUED\r\n")
+}
+
+// reset is RESET: the session leaves MULTI, WATCH and pub/sub and goes
+// back to RESP2 (node connections follow lazily). Authentication stays,
+// as the proxy cannot re-check it.
+func (s *session) reset() {
+	s.tx = nil
+	s.unwatch()
+	if s.ps != nil {
+		s.lockOut()
+		s.out.Flush()
+		s.unlockOut()
+		ps := s.ps
+		ps.close()
+		s.ps = nil
+	}
+	s.proto = 2
+	s.addLocalString("+RESET\r\n")
 }
 
 // unwatch drops the session's WATCH on its node.

@@ -202,4 +202,9 @@ func TestProxyTransactionsAndPubSub(t *testing.T) {
 		t.Fatalf("pmessage: %v %v", v, err)
 	}
 	do(t, sub, `*["punsubscribe", "n*", (integer) 0]`, "PUNSUBSCRIBE", "n*")
+	do(t, sub, "+RESET", "RESET")
+	do(t, sub, "+OK", "SET", "afterreset", "1")
+	do(t, c, "", "HELLO", "3")
+	do(t, c, "+RESET", "RESET")
+	do(t, c, "(nil)", "GET", "nosuch")
 }

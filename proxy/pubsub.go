@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/slotvault/slotvault/slots"
 )
@@ -18,6 +19,9 @@ type pubsubState struct {
 	main  *bconn
 	shard map[*node]*bconn
 	wg    sync.WaitGroup
+	// closing is set before the proxy closes the connections itself, so
+	// relays do not take it for a node failure.
+	closing atomic.Bool
 }
 
 func newPubSub(s *session) *pubsubState {
@@ -66,6 +70,9 @@ func (ps *pubsubState) relay(bc *bconn) {
 		var err error
 		buf, err = readReply(bc.br, buf[:0])
 		if err != nil {
+			if ps.closing.Load() {
+				return
+			}
 			bc.fail()
 			s.conn.Close()
 			return
@@ -85,6 +92,7 @@ func (ps *pubsubState) relay(bc *bconn) {
 }
 
 func (ps *pubsubState) close() {
+	ps.closing.Store(true)
 	ps.mu.Lock()
 	if ps.main != nil {
 		ps.main.close()
@@ -163,16 +171,17 @@ func (s *session) planPubSub(args [][]byte, raw []byte) {
 		s.closing = true
 		return
 	}
-	if s.proto != 3 && name != "reset" {
+	if name == "reset" && cmd.ArityOK(len(args)) {
+		s.execute()
+		s.reset()
+		return
+	}
+	if s.proto != 3 {
 		if name == "" {
 			name = string(args[0])
 		}
 		s.addLocalString("-ERR Can't execute '" + strings.ToLower(name) +
 			"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n")
-		return
-	}
-	if name == "reset" {
-		s.addLocalString("-ERR RESET is not supported through the slotvault proxy on a subscribed connection\r\n")
 		return
 	}
 	// RESP3: a normal command between pushes.
