@@ -99,7 +99,7 @@
 //
 // # Not supported
 //
-// MONITOR, SYNC/PSYNC, REPLICAOF; CLIENT SETNAME/TRACKING and other
+// MONITOR, SYNC/PSYNC, REPLICAOF, SHUTDOWN; CLIENT SETNAME/TRACKING and other
 // per-connection state apply only to the node connection that received
 // them; SELECT is the nodes' (cluster mode: db 0 only). TLS, to clients or
 // nodes, is not implemented yet.

@@ -67,7 +67,7 @@ func (s *session) plan(args [][]byte, raw []byte) {
 	case "readonly", "readwrite", "asking":
 		s.addLocalString("+OK\r\n")
 		return
-	case "monitor", "sync", "psync", "replicaof", "slaveof":
+	case "monitor", "sync", "psync", "replicaof", "slaveof", "shutdown":
 		s.addLocalString("-ERR " + strings.ToUpper(name) + " is not supported through the slotvault proxy\r\n")
 		return
 	case "hello":
