@@ -39,6 +39,9 @@ type Proxy struct {
 	closed   bool
 	wg       sync.WaitGroup
 	nclients atomic.Int64
+	// stopping is set by Close: sessions stop opening node connections
+	// and retrying.
+	stopping atomic.Bool
 }
 
 // ErrClosed is returned by Serve after Close.
@@ -158,8 +161,9 @@ func (p *Proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.stopping.Store(true)
 	for s := range p.sessions {
-		s.conn.Close()
+		s.abort()
 	}
 	p.mu.Unlock()
 	if p.ln != nil {

@@ -208,3 +208,22 @@ func TestProxyTransactionsAndPubSub(t *testing.T) {
 	do(t, c, "+RESET", "RESET")
 	do(t, c, "(nil)", "GET", "nosuch")
 }
+
+// TestProxyCloseUnblocks: Close returns while a client waits in BLPOP.
+func TestProxyCloseUnblocks(t *testing.T) {
+	a, _ := twoNodeCluster(t)
+	p := startProxy(t, nil, a.Addr())
+	c := testutil.Dial(t, p.Addr().String())
+	do(t, c, "+OK", "SET", "x", "1")
+	if err := c.Send("BLPOP", "nolist", "0"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the BLPOP reach the node
+	done := make(chan struct{})
+	go func() { p.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close blocked by a client in BLPOP")
+	}
+}

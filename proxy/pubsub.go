@@ -42,8 +42,8 @@ func (ps *pubsubState) conn(n *node, main bool) (*bconn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ps.s.prepare(bc); err != nil {
-		bc.close()
+	bc, err = ps.s.prepare(bc)
+	if err != nil {
 		return nil, err
 	}
 	bc.sticky = true

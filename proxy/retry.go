@@ -68,7 +68,7 @@ func (s *session) fix(sb *sub) {
 		target, asking := (*node)(nil), false
 		switch {
 		case sb.failed, kind == redirRetry:
-			if time.Now().Add(backoff).After(deadline) {
+			if time.Now().Add(backoff).After(deadline) || s.p.stopping.Load() {
 				if sb.failed {
 					s.setReply(sb, []byte("-CLUSTERDOWN proxy: no reachable node serves this slot\r\n"))
 				}

@@ -84,8 +84,12 @@ type session struct {
 	authArgs [][]byte
 	authKey  string
 
-	held []*bconn
-	used []*bconn
+	// held is the session's node connections, one per node. Only the
+	// session goroutine changes it, under heldMu, so Proxy.Close can
+	// close them to unblock a session waiting on a node.
+	heldMu sync.Mutex
+	held   []*bconn
+	used   []*bconn
 
 	ops   []op
 	subs  []sub
@@ -191,10 +195,13 @@ func (s *session) fill() bool {
 
 func (s *session) cleanup() {
 	s.conn.Close()
-	for _, bc := range s.held {
+	s.heldMu.Lock()
+	held := s.held
+	s.held = nil
+	s.heldMu.Unlock()
+	for _, bc := range held {
 		bc.n.put(bc)
 	}
-	s.held = nil
 	if s.ps != nil {
 		s.ps.close()
 	}
@@ -220,50 +227,85 @@ func (s *session) connFor(n *node) (*bconn, error) {
 			continue
 		}
 		if bc.dead {
-			s.held = append(s.held[:i], s.held[i+1:]...)
+			s.dropHeld(i)
 			break
 		}
 		if bc.proto != s.proto || bc.auth != s.authKey {
-			if err := s.prepare(bc); err != nil {
-				s.held = append(s.held[:i], s.held[i+1:]...)
+			nbc, err := s.prepare(bc)
+			if err != nil {
+				s.dropHeld(i)
 				bc.close()
 				return nil, err
 			}
+			if nbc != bc {
+				s.heldMu.Lock()
+				s.held[i] = nbc
+				s.heldMu.Unlock()
+			}
+			return nbc, nil
 		}
 		return bc, nil
+	}
+	if s.p.stopping.Load() {
+		return nil, ErrClosed
 	}
 	bc, err := n.get()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.prepare(bc); err != nil {
+	nbc, err := s.prepare(bc)
+	if err != nil {
 		bc.close()
 		return nil, err
 	}
-	s.held = append(s.held, bc)
-	return bc, nil
+	s.heldMu.Lock()
+	s.held = append(s.held, nbc)
+	s.heldMu.Unlock()
+	return nbc, nil
+}
+
+func (s *session) dropHeld(i int) {
+	s.heldMu.Lock()
+	s.held = append(s.held[:i], s.held[i+1:]...)
+	s.heldMu.Unlock()
+}
+
+// abort closes the client and node connections from another goroutine
+// (Proxy.Close): a session blocked on either wakes up and ends.
+func (s *session) abort() {
+	s.conn.Close()
+	s.heldMu.Lock()
+	for _, bc := range s.held {
+		bc.c.Close()
+	}
+	s.heldMu.Unlock()
 }
 
 // prepare brings an idle connection to the session's protocol and
-// credentials.
-func (s *session) prepare(bc *bconn) error {
+// credentials. A connection authenticated as someone else cannot be
+// de-authenticated: it is closed and a fresh one returned instead.
+func (s *session) prepare(bc *bconn) (*bconn, error) {
 	if bc.auth != s.authKey {
 		if s.authArgs == nil {
-			// A connection authenticated for someone else cannot be
-			// de-authenticated: use a fresh one.
 			nbc, err := bc.n.dial(true)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			bc.close()
-			*bc = *nbc
-		} else {
+			bc = nbc
+		}
+		if bc.auth != s.authKey {
+			if s.authArgs == nil {
+				bc.close()
+				return nil, errAuthLost
+			}
 			reply, err := bc.roundTrip(s.authArgs...)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if isErrorReply(reply) {
-				return errAuthLost
+				bc.close()
+				return nil, errAuthLost
 			}
 			bc.auth = s.authKey
 		}
@@ -271,14 +313,15 @@ func (s *session) prepare(bc *bconn) error {
 	if bc.proto != s.proto {
 		reply, err := bc.roundTrip([]byte("HELLO"), []byte(strconv.Itoa(s.proto)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if isErrorReply(reply) {
-			return errAuthLost
+			bc.close()
+			return nil, errAuthLost
 		}
 		bc.proto = s.proto
 	}
-	return nil
+	return bc, nil
 }
 
 // defaultNode is where keyless commands go: the first master.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"strconv"
 	"time"
 
 	cmdtable "github.com/slotvault/slotvault/node"
@@ -80,7 +79,7 @@ func (s *session) exec() {
 			s.addLocalString("-ERR proxy: lost the connection to " + target.addr + " during EXEC\r\n")
 			return
 		}
-		if time.Now().Add(backoff).After(deadline) {
+		if time.Now().Add(backoff).After(deadline) || s.p.stopping.Load() {
 			if last == nil {
 				last = []byte("-CLUSTERDOWN proxy: no reachable node serves this slot\r\n")
 			}
@@ -131,5 +130,3 @@ func (s *session) roundTripN(n *node, asking bool, req []byte, count int) ([][]b
 	}
 	return out, nil
 }
-
-var _ = strconv.Itoa
