@@ -35,6 +35,9 @@ type bconn struct {
 	// pending counts requests written whose replies are not read yet.
 	pending int
 	dead    bool
+	// deadline is the read deadline currently set (zero: none), kept to
+	// skip redundant updates.
+	deadline time.Time
 	// sticky marks connection state the pool must not hand on (WATCH,
 	// subscriptions); such connections are closed instead.
 	sticky bool
@@ -99,6 +102,7 @@ func (n *node) dial(data bool) (*bconn, error) {
 			}
 		}
 		c.SetDeadline(time.Time{})
+		bc.deadline = time.Time{}
 		if useNodeAuth {
 			bc.auth = nodeAuthKey
 		}
@@ -137,6 +141,25 @@ func (n *node) closeIdle() {
 	}
 }
 
+// setReadDeadline sets the reply deadline; consecutive batches reuse a
+// deadline that is still far enough away.
+func (bc *bconn) setReadDeadline(t time.Time) {
+	if t.IsZero() {
+		if !bc.deadline.IsZero() {
+			bc.c.SetReadDeadline(t)
+			bc.deadline = t
+		}
+		return
+	}
+	// Within 10% of the timeout is close enough: avoids re-arming the
+	// runtime timer on every small batch.
+	if !bc.deadline.IsZero() && bc.deadline.After(t.Add(-bc.n.p.cfg.NodeTimeout/10)) && bc.deadline.Before(t.Add(bc.n.p.cfg.NodeTimeout/10)) {
+		return
+	}
+	bc.c.SetReadDeadline(t)
+	bc.deadline = t
+}
+
 func (bc *bconn) close() {
 	bc.dead = true
 	bc.c.Close()
@@ -150,8 +173,10 @@ func (bc *bconn) fail() {
 	}
 }
 
-// roundTrip sends one command and reads its reply (connection idle).
+// roundTrip sends one command and reads its reply (connection idle),
+// within the node timeout.
 func (bc *bconn) roundTrip(args ...[]byte) ([]byte, error) {
+	bc.setReadDeadline(bc.n.p.replyDeadline(false))
 	var buf [256]byte
 	if _, err := bc.bw.Write(appendCommand(buf[:0], args...)); err != nil {
 		bc.fail()

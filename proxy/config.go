@@ -61,6 +61,11 @@ type Config struct {
 	RetryTimeout time.Duration
 	// DialTimeout bounds connecting to a node.
 	DialTimeout time.Duration
+	// NodeTimeout bounds the wait for a node's reply (blocking commands
+	// and WAIT excepted); a node that does not answer in time is treated
+	// as lost: the command is retried like after a broken connection.
+	// 0 waits forever.
+	NodeTimeout time.Duration
 	// PoolSize is the number of idle connections kept per node.
 	PoolSize int
 	// MaxClients limits client connections (0: unlimited).
@@ -70,7 +75,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Bind: "127.0.0.1", Port: 7379, RetryTimeout: 10 * time.Second,
-		DialTimeout: time.Second, PoolSize: 64}
+		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, PoolSize: 64}
 }
 
 // Validate reports every problem at once.
@@ -100,6 +105,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DialTimeout <= 0 {
 		errs = append(errs, errors.New("dial-timeout must be positive"))
+	}
+	if c.NodeTimeout < 0 {
+		errs = append(errs, errors.New("node-timeout must not be negative"))
 	}
 	if c.PoolSize < 0 {
 		errs = append(errs, errors.New("pool-size must not be negative"))
@@ -145,6 +153,8 @@ func (c *Config) Set(name, value string) error {
 		c.RetryTimeout, err = time.ParseDuration(value)
 	case "dial-timeout":
 		c.DialTimeout, err = time.ParseDuration(value)
+	case "node-timeout":
+		c.NodeTimeout, err = time.ParseDuration(value)
 	case "pool-size":
 		c.PoolSize, err = strconv.Atoi(value)
 	case "maxclients":

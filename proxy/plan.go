@@ -40,6 +40,9 @@ func (s *session) plan(args [][]byte, raw []byte) {
 		return
 	}
 	name := cmd.Name
+	if cmd.Flags&cmdBlocking != 0 || name == "wait" {
+		s.blocking = true
+	}
 	if s.tx != nil {
 		switch name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":

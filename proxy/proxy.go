@@ -181,3 +181,12 @@ func (p *Proxy) Close() error {
 	})
 	return nil
 }
+
+// replyDeadline is the read deadline for a reply requested now: zero
+// (none) for commands that may block on purpose or without a node timeout.
+func (p *Proxy) replyDeadline(blocking bool) time.Time {
+	if p.cfg.NodeTimeout <= 0 || blocking {
+		return time.Time{}
+	}
+	return time.Now().Add(p.cfg.NodeTimeout)
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/slotvault/slotvault/slots"
 )
@@ -46,6 +47,8 @@ func (ps *pubsubState) conn(n *node, main bool) (*bconn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Messages come whenever they are published: no reply deadline.
+	bc.setReadDeadline(time.Time{})
 	bc.sticky = true
 	ps.mu.Lock()
 	if main {

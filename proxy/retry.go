@@ -135,6 +135,7 @@ func (s *session) roundTrip(n *node, asking bool, req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	bc.setReadDeadline(s.p.replyDeadline(s.blocking))
 	if asking {
 		bc.bw.WriteString("*1\r\n$6\r\nASKING\r\n")
 	}

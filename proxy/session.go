@@ -100,6 +100,9 @@ type session struct {
 	reqs  []byte
 	elems [][]byte
 
+	// blocking is set when the batch holds a command that may wait on
+	// purpose (BLPOP, WAIT...): no reply timeout for that batch.
+	blocking  bool
 	tx        *txState
 	watchNode *node
 	closing   bool
@@ -465,13 +468,16 @@ func (s *session) execute() bool {
 		return true
 	}
 	start := time.Now()
+	deadline := s.p.replyDeadline(s.blocking)
 	for _, bc := range s.used {
 		if !bc.dead {
+			bc.setReadDeadline(deadline)
 			if err := bc.bw.Flush(); err != nil {
 				bc.fail()
 			}
 		}
 	}
+
 	s.used = s.used[:0]
 	for i := range s.subs {
 		sb := &s.subs[i]
@@ -505,6 +511,7 @@ func (s *session) execute() bool {
 	}
 	err := s.out.Flush()
 	s.unlockOut()
+	s.blocking = false
 	s.p.metrics.requests.Add(float64(len(s.ops)))
 	s.p.metrics.latency.Observe(time.Since(start).Seconds())
 	clear(s.ops)

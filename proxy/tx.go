@@ -6,7 +6,10 @@ import (
 	cmdtable "github.com/slotvault/slotvault/node"
 )
 
-const nodeReadonly = cmdtable.FlagReadonly
+const (
+	nodeReadonly = cmdtable.FlagReadonly
+	cmdBlocking  = cmdtable.FlagBlocking
+)
 
 // exec sends the queued transaction as MULTI, the commands and EXEC to
 // the node serving its slot, in one write, and answers with EXEC's reply.
@@ -107,6 +110,7 @@ func (s *session) roundTripN(n *node, asking bool, req []byte, count int) ([][]b
 	if err != nil {
 		return nil, err
 	}
+	bc.setReadDeadline(s.p.replyDeadline(false))
 	if asking {
 		bc.bw.WriteString("*1\r\n$6\r\nASKING\r\n")
 	}
