@@ -18,6 +18,8 @@ type node struct {
 
 	mu   sync.Mutex
 	idle []*bconn
+	// sharedConns are the multiplexed connections, by protocol (2, 3).
+	sharedConns [2]*sharedConn
 }
 
 // bconn is one connection to a node. It belongs to one client session at
@@ -135,7 +137,14 @@ func (n *node) closeIdle() {
 	n.mu.Lock()
 	idle := n.idle
 	n.idle = nil
+	shared := n.sharedConns
+	n.sharedConns = [2]*sharedConn{}
 	n.mu.Unlock()
+	for _, sc := range shared {
+		if sc != nil {
+			sc.close()
+		}
+	}
 	for _, bc := range idle {
 		bc.close()
 	}

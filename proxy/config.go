@@ -66,6 +66,9 @@ type Config struct {
 	// as lost: the command is retried like after a broken connection.
 	// 0 waits forever.
 	NodeTimeout time.Duration
+	// RefreshInterval is how often the slot map is re-read even without a
+	// redirection (to learn new replicas, for instance); 0 disables.
+	RefreshInterval time.Duration
 	// PoolSize is the number of idle connections kept per node.
 	PoolSize int
 	// MaxClients limits client connections (0: unlimited).
@@ -75,7 +78,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Bind: "127.0.0.1", Port: 7379, RetryTimeout: 10 * time.Second,
-		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, PoolSize: 64}
+		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, RefreshInterval: 5 * time.Second, PoolSize: 64}
 }
 
 // Validate reports every problem at once.
@@ -108,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NodeTimeout < 0 {
 		errs = append(errs, errors.New("node-timeout must not be negative"))
+	}
+	if c.RefreshInterval < 0 {
+		errs = append(errs, errors.New("refresh-interval must not be negative"))
 	}
 	if c.PoolSize < 0 {
 		errs = append(errs, errors.New("pool-size must not be negative"))
@@ -155,6 +161,8 @@ func (c *Config) Set(name, value string) error {
 		c.DialTimeout, err = time.ParseDuration(value)
 	case "node-timeout":
 		c.NodeTimeout, err = time.ParseDuration(value)
+	case "refresh-interval":
+		c.RefreshInterval, err = time.ParseDuration(value)
 	case "pool-size":
 		c.PoolSize, err = strconv.Atoi(value)
 	case "maxclients":

@@ -132,7 +132,7 @@ func (s *session) plan(args [][]byte, raw []byte) {
 		n := s.watchNode
 		s.watchNode = nil
 		s.ops = append(s.ops, op{merge: mergeRelay, sub0: len(s.subs), nsubs: 1})
-		s.send(sub{n: n, slot: -1, raw: s.rawOrEncode(args, raw), pinned: true})
+		s.send(sub{n: n, slot: -1, raw: s.rawOrEncode(args, raw), pinned: true, ownConn: true})
 		return
 	case "subscribe", "psubscribe", "ssubscribe":
 		s.execute()

@@ -42,6 +42,7 @@ type Proxy struct {
 	// stopping is set by Close: sessions stop opening node connections
 	// and retrying.
 	stopping atomic.Bool
+	stopc    chan struct{}
 }
 
 // ErrClosed is returned by Serve after Close.
@@ -58,7 +59,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	p := &Proxy{cfg: cfg, log: log, cmds: cmdtable.NewCommandLookup(), metrics: newMetrics(),
-		sessions: map[*session]struct{}{}}
+		sessions: map[*session]struct{}{}, stopc: make(chan struct{})}
 	p.topo = &topology{p: p}
 	if err := p.topo.refresh(time.Time{}); err != nil {
 		return nil, err
@@ -91,6 +92,24 @@ func (p *Proxy) Start() error {
 		defer p.wg.Done()
 		p.serve()
 	}()
+	if iv := p.cfg.RefreshInterval; iv > 0 {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			t := time.NewTicker(iv)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.stopc:
+					return
+				case <-t.C:
+					if err := p.topo.refresh(time.Now().Add(-iv / 2)); err != nil {
+						p.log.Warn("slot map refresh failed", "err", err)
+					}
+				}
+			}
+		}()
+	}
 	p.log.Info("proxy listening", "addr", ln.Addr().String(), "masters", len(p.topo.cur.Load().masters))
 	return nil
 }
@@ -162,10 +181,24 @@ func (p *Proxy) Close() error {
 	}
 	p.closed = true
 	p.stopping.Store(true)
+	close(p.stopc)
 	for s := range p.sessions {
 		s.abort()
 	}
 	p.mu.Unlock()
+	// Sessions waiting on shared connections wake up with an error.
+	p.topo.nodes.Range(func(_, v any) bool {
+		n := v.(*node)
+		n.mu.Lock()
+		shared := n.sharedConns
+		n.mu.Unlock()
+		for _, sc := range shared {
+			if sc != nil {
+				sc.close()
+			}
+		}
+		return true
+	})
 	if p.ln != nil {
 		p.ln.Close()
 	}

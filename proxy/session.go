@@ -54,6 +54,9 @@ type sub struct {
 	ord0   int // mergeMGet: key ordinals in s.ints
 	nord   int
 	failed bool // connection lost before the reply was read
+	// ownConn subs must use the session's own connection (WATCH state).
+	ownConn bool
+	widx    int // shared batch: index of the sub's waiter
 	// readonly subs may go to a replica; pinned ones (fan-out) are not
 	// re-routed; watch subs record the node that served WATCH.
 	readonly, pinned, watch bool
@@ -90,6 +93,11 @@ type session struct {
 	heldMu sync.Mutex
 	held   []*bconn
 	used   []*bconn
+
+	// Shared-connection batches: one waiter per node, reused.
+	waiters   []*waiter
+	done      chan *waiter
+	dedicated bool
 
 	ops   []op
 	subs  []sub
@@ -365,30 +373,115 @@ func (s *session) addLocalString(reply string) {
 	s.ops = append(s.ops, op{merge: mergeLocal, local: span{off, len(reply)}, sub0: len(s.subs)})
 }
 
-// send writes a sub-request to its node (without flushing) and appends
-// the sub. A failed connection marks the sub failed; it is retried at
-// completion.
+// send appends a sub-request; execute writes it to a node connection.
+// Subs that must stay on the session's own connection (WATCH state)
+// mark the batch dedicated.
 func (s *session) send(sb sub) {
-	bc, err := s.connFor(sb.n)
-	if err == nil {
-		req := sb.raw
-		if req == nil {
-			req = s.reqs[sb.req.off : sb.req.off+sb.req.n]
-		}
-		if _, err = bc.bw.Write(req); err != nil {
-			bc.fail()
-		} else {
-			bc.pending++
-			sb.bc = bc
-			if !slices.Contains(s.used, bc) {
-				s.used = append(s.used, bc)
-			}
-		}
-	}
-	if err != nil {
-		sb.failed = true
+	if sb.watch || sb.ownConn {
+		s.dedicated = true
 	}
 	s.subs = append(s.subs, sb)
+}
+
+// req returns sb's request bytes.
+func (s *session) req(sb *sub) []byte {
+	if sb.raw != nil {
+		return sb.raw
+	}
+	return s.reqs[sb.req.off : sb.req.off+sb.req.n]
+}
+
+// writeDedicated writes the batch to the session's own node connections.
+func (s *session) writeDedicated() {
+	for i := range s.subs {
+		sb := &s.subs[i]
+		bc, err := s.connFor(sb.n)
+		if err == nil {
+			if _, err = bc.bw.Write(s.req(sb)); err != nil {
+				bc.fail()
+			} else {
+				bc.pending++
+				sb.bc = bc
+				if !slices.Contains(s.used, bc) {
+					s.used = append(s.used, bc)
+				}
+			}
+		}
+		if err != nil {
+			sb.failed = true
+		}
+	}
+}
+
+// sharedOK reports whether the batch may use the nodes' shared
+// connections: nothing in it depends on connection state (WATCH,
+// blocking, per-client AUTH).
+func (s *session) sharedOK() bool {
+	return !s.dedicated && !s.blocking && s.authArgs == nil && s.watchNode == nil && (s.proto == 2 || s.proto == 3)
+}
+
+// runShared submits the batch, one waiter per node, to the shared
+// connections, waits for every reply and moves them into the arena.
+func (s *session) runShared() {
+	if s.done == nil {
+		s.done = make(chan *waiter, 16)
+	}
+	nw := 0
+	for i := range s.subs {
+		sb := &s.subs[i]
+		j := 0
+		for j < nw && s.waiters[j].n != sb.n {
+			j++
+		}
+		if j == nw {
+			if nw == len(s.waiters) {
+				s.waiters = append(s.waiters, &waiter{done: s.done})
+			}
+			w := s.waiters[nw]
+			w.n, w.req, w.count, w.pos, w.err = sb.n, w.req[:0], 0, 0, nil
+			nw++
+		}
+		w := s.waiters[j]
+		w.req = append(w.req, s.req(sb)...)
+		w.count++
+		sb.widx = j
+	}
+	if cap(s.done) < nw {
+		s.done = make(chan *waiter, nw)
+	}
+	pending := 0
+	for _, w := range s.waiters[:nw] {
+		w.done = s.done
+		sc, err := w.n.shared(s.proto)
+		if err != nil {
+			w.err = err
+			continue
+		}
+		// submit signals w.done exactly once: at once if the connection
+		// is dead, else from the reader.
+		sc.submit(w)
+		pending++
+	}
+	for ; pending > 0; pending-- {
+		<-s.done
+	}
+	for i := range s.subs {
+		sb := &s.subs[i]
+		w := s.waiters[sb.widx]
+		if w.err != nil {
+			sb.failed = true
+			continue
+		}
+		l := skipReply(w.replies[w.pos:])
+		if l < 0 {
+			sb.failed = true
+			continue
+		}
+		off := len(s.arena)
+		s.arena = append(s.arena, w.replies[w.pos:w.pos+l]...)
+		w.pos += l
+		sb.reply = span{off, l}
+	}
 }
 
 // forward queues a command for one node.
@@ -468,6 +561,44 @@ func (s *session) execute() bool {
 		return true
 	}
 	start := time.Now()
+	if s.sharedOK() {
+		s.runShared()
+	} else {
+		s.writeDedicated()
+		s.readDedicated()
+	}
+	for i := range s.subs {
+		s.fix(&s.subs[i])
+	}
+	s.lockOut()
+	for i := range s.ops {
+		s.mergeOp(&s.ops[i])
+	}
+	err := s.out.Flush()
+	s.unlockOut()
+	s.blocking = false
+	s.dedicated = false
+	s.p.metrics.requests.Add(float64(len(s.ops)))
+	s.p.metrics.latency.Observe(time.Since(start).Seconds())
+	clear(s.ops)
+	s.ops = s.ops[:0]
+	clear(s.subs)
+	s.subs = s.subs[:0]
+	s.arena = s.arena[:0]
+	s.reqs = s.reqs[:0]
+	s.ints = s.ints[:0]
+	if cap(s.arena) > 4<<20 {
+		s.arena = nil
+	}
+	if cap(s.reqs) > 4<<20 {
+		s.reqs = nil
+	}
+	return err == nil
+}
+
+// readDedicated flushes the session's connections and reads the replies
+// in the order the requests were written.
+func (s *session) readDedicated() {
 	deadline := s.p.replyDeadline(s.blocking)
 	for _, bc := range s.used {
 		if !bc.dead {
@@ -502,32 +633,6 @@ func (s *session) execute() bool {
 		}
 		sb.reply = span{off, len(s.arena) - off}
 	}
-	for i := range s.subs {
-		s.fix(&s.subs[i])
-	}
-	s.lockOut()
-	for i := range s.ops {
-		s.mergeOp(&s.ops[i])
-	}
-	err := s.out.Flush()
-	s.unlockOut()
-	s.blocking = false
-	s.p.metrics.requests.Add(float64(len(s.ops)))
-	s.p.metrics.latency.Observe(time.Since(start).Seconds())
-	clear(s.ops)
-	s.ops = s.ops[:0]
-	clear(s.subs)
-	s.subs = s.subs[:0]
-	s.arena = s.arena[:0]
-	s.reqs = s.reqs[:0]
-	s.ints = s.ints[:0]
-	if cap(s.arena) > 4<<20 {
-		s.arena = nil
-	}
-	if cap(s.reqs) > 4<<20 {
-		s.reqs = nil
-	}
-	return err == nil
 }
 
 func (s *session) replyOf(sb *sub) []byte { return s.arena[sb.reply.off : sb.reply.off+sb.reply.n] }

@@ -445,7 +445,20 @@ func TestProxyReadFromReplica(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	nodes := failoverCluster(t)
-	px := startProxy(t, []string{nodes[0].addr()}, "--read-from", "replica")
+	mport := testutil.FreePort(t)
+	// The seed must know the replicas before the proxy asks it (else the
+	// proxy learns them at its next refresh).
+	seed := testutil.Dial(t, nodes[0].addr())
+	waitAll(t, nodes[:1], "CLUSTER SLOTS lists the replicas", 15*time.Second, func(*clusterNode) bool {
+		v := mustDo(t, seed, "", "CLUSTER", "SLOTS")
+		for _, r := range v.Elems {
+			if len(r.Elems) < 4 {
+				return false
+			}
+		}
+		return len(v.Elems) > 0
+	})
+	px := startProxy(t, []string{nodes[0].addr()}, "--read-from", "replica", "--metrics-port", strconv.Itoa(mport))
 	c := testutil.Dial(t, px.Addr())
 	var keys []string
 	for i, k := range keyPerSlot() {
@@ -491,6 +504,11 @@ func TestProxyReadFromReplica(t *testing.T) {
 	}
 	t.Logf("GETs served by replicas %d, by masters %d", replicaGets, masterGets)
 	if masterGets != 0 || replicaGets < len(keys) {
+		if res, err := http.Get("http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"); err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			t.Logf("proxy metrics:\n%s\nproxy output:\n%s", body, px.Output())
+		}
 		t.Fatalf("GETs: replicas %d, masters %d; want all %d on replicas", replicaGets, masterGets, len(keys))
 	}
 	// A write still goes to the master, MGET across slots to replicas.
