@@ -69,6 +69,10 @@ type Config struct {
 	// RefreshInterval is how often the slot map is re-read even without a
 	// redirection (to learn new replicas, for instance); 0 disables.
 	RefreshInterval time.Duration
+	// NoMultiplex turns off the shared node connections: every client
+	// uses its own node connections (more syscalls, no cross-client
+	// coalescing; for comparison and debugging).
+	NoMultiplex bool
 	// PoolSize is the number of idle connections kept per node.
 	PoolSize int
 	// MaxClients limits client connections (0: unlimited).
@@ -163,6 +167,15 @@ func (c *Config) Set(name, value string) error {
 		c.NodeTimeout, err = time.ParseDuration(value)
 	case "refresh-interval":
 		c.RefreshInterval, err = time.ParseDuration(value)
+	case "multiplex":
+		switch strings.ToLower(value) {
+		case "yes":
+			c.NoMultiplex = false
+		case "no":
+			c.NoMultiplex = true
+		default:
+			err = errors.New("want yes or no")
+		}
 	case "pool-size":
 		c.PoolSize, err = strconv.Atoi(value)
 	case "maxclients":

@@ -417,7 +417,7 @@ func (s *session) writeDedicated() {
 // connections: nothing in it depends on connection state (WATCH,
 // blocking, per-client AUTH).
 func (s *session) sharedOK() bool {
-	return !s.dedicated && !s.blocking && s.authArgs == nil && s.watchNode == nil && (s.proto == 2 || s.proto == 3)
+	return !s.p.cfg.NoMultiplex && !s.dedicated && !s.blocking && s.authArgs == nil && s.watchNode == nil && (s.proto == 2 || s.proto == 3)
 }
 
 // runShared submits the batch, one waiter per node, to the shared

@@ -31,30 +31,30 @@ func TestProxyBenchmark(t *testing.T) {
 	dur := 3 * time.Second
 	rc := startMasters(t, 3)
 	px := startProxy(t, rc.addrs())
+	pxOwn := startProxy(t, rc.addrs(), "--multiplex", "no")
 	const clients = 50
 	direct := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.addrs(), PoolSize: clients})
 	defer direct.Close()
 	viaProxy := redis.NewClient(&redis.Options{Addr: px.Addr(), PoolSize: clients})
 	defer viaProxy.Close()
+	viaOwn := redis.NewClient(&redis.Options{Addr: pxOwn.Addr(), PoolSize: clients})
+	defer viaOwn.Close()
+	modes := map[string]redis.Cmdable{"proxy": viaProxy, "proxy-own-conns": viaOwn, "direct": direct}
 	ctx := context.Background()
 	// Warm up: fill the keys, open the pools.
-	for _, c := range []redis.Cmdable{direct, viaProxy} {
+	for _, c := range []redis.Cmdable{direct, viaProxy, viaOwn} {
 		benchRun(c, clients, 16, time.Second)
 	}
 	type res struct{ ops, p99 []float64 }
 	results := map[string]*res{}
 	for r := 0; r < runs; r++ {
 		for _, p := range []int{1, 16} {
-			order := []string{"proxy", "direct"}
+			order := []string{"proxy", "direct", "proxy-own-conns"}
 			if r%2 == 1 {
-				order = []string{"direct", "proxy"}
+				order = []string{"proxy-own-conns", "direct", "proxy"}
 			}
 			for _, mode := range order {
-				var c redis.Cmdable = direct
-				if mode == "proxy" {
-					c = viaProxy
-				}
-				ops, p99 := benchRun(c, clients, p, dur)
+				ops, p99 := benchRun(modes[mode], clients, p, dur)
 				key := mode + " P=" + strconv.Itoa(p)
 				if results[key] == nil {
 					results[key] = &res{}
@@ -71,9 +71,9 @@ func TestProxyBenchmark(t *testing.T) {
 		return s[len(s)/2]
 	}
 	for _, p := range []string{"1", "16"} {
-		pr, dr := results["proxy P="+p], results["direct P="+p]
-		t.Logf("P=%-2s  proxy %8.0f ops/s p99 %6.2f ms | ClusterClient direct %8.0f ops/s p99 %6.2f ms | proxy/direct throughput %.2fx",
-			p, med(pr.ops), med(pr.p99), med(dr.ops), med(dr.p99), med(pr.ops)/med(dr.ops))
+		pr, po, dr := results["proxy P="+p], results["proxy-own-conns P="+p], results["direct P="+p]
+		t.Logf("P=%-2s proxy %7.0f ops/s p99 %6.2f ms | proxy --multiplex no %7.0f ops/s p99 %6.2f ms | ClusterClient direct %7.0f ops/s p99 %6.2f ms | proxy/direct %.2fx (no multiplex %.2fx)",
+			p, med(pr.ops), med(pr.p99), med(po.ops), med(po.p99), med(dr.ops), med(dr.p99), med(pr.ops)/med(dr.ops), med(po.ops)/med(dr.ops))
 	}
 }
 
