@@ -73,6 +73,10 @@ type Config struct {
 	// uses its own node connections (more syscalls, no cross-client
 	// coalescing; for comparison and debugging).
 	NoMultiplex bool
+	// MultiplexMinClients is the number of connected clients from which
+	// the shared connections are used: with fewer there is little to
+	// coalesce and the reader goroutine's hand-off only adds latency.
+	MultiplexMinClients int
 	// PoolSize is the number of idle connections kept per node.
 	PoolSize int
 	// MaxClients limits client connections (0: unlimited).
@@ -82,7 +86,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Bind: "127.0.0.1", Port: 7379, RetryTimeout: 10 * time.Second,
-		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, RefreshInterval: 5 * time.Second, PoolSize: 64}
+		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, RefreshInterval: 5 * time.Second, PoolSize: 64, MultiplexMinClients: 4}
 }
 
 // Validate reports every problem at once.
@@ -118,6 +122,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshInterval < 0 {
 		errs = append(errs, errors.New("refresh-interval must not be negative"))
+	}
+	if c.MultiplexMinClients < 0 {
+		errs = append(errs, errors.New("multiplex-min-clients must not be negative"))
 	}
 	if c.PoolSize < 0 {
 		errs = append(errs, errors.New("pool-size must not be negative"))
@@ -176,6 +183,8 @@ func (c *Config) Set(name, value string) error {
 		default:
 			err = errors.New("want yes or no")
 		}
+	case "multiplex-min-clients":
+		c.MultiplexMinClients, err = strconv.Atoi(value)
 	case "pool-size":
 		c.PoolSize, err = strconv.Atoi(value)
 	case "maxclients":

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,10 +84,21 @@ func keyIn(lo, hi int, prefix string) string {
 	}
 }
 
+// multiplexModes runs f with the shared connections always used and
+// never used.
+func multiplexModes(t *testing.T, f func(t *testing.T, mod func(*proxy.Config))) {
+	t.Run("multiplex", func(t *testing.T) { f(t, func(c *proxy.Config) { c.MultiplexMinClients = 0 }) })
+	t.Run("own-conns", func(t *testing.T) { f(t, func(c *proxy.Config) { c.NoMultiplex = true }) })
+}
+
 func TestProxyRoutingSplitAndRedirects(t *testing.T) {
+	multiplexModes(t, testRoutingSplitAndRedirects)
+}
+
+func testRoutingSplitAndRedirects(t *testing.T, mod func(*proxy.Config)) {
 	a, b := twoNodeCluster(t)
 	metricsPort := testutil.FreePort(t)
-	p := startProxy(t, func(c *proxy.Config) { c.MetricsPort = metricsPort }, a.Addr())
+	p := startProxy(t, func(c *proxy.Config) { mod(c); c.MetricsPort = metricsPort }, a.Addr())
 	c := testutil.Dial(t, p.Addr().String())
 	ka, kb := keyIn(0, 8191, "a"), keyIn(8192, 16383, "b")
 	do(t, c, "+OK", "SET", ka, "1")
@@ -145,9 +157,11 @@ func TestProxyRoutingSplitAndRedirects(t *testing.T) {
 	}
 }
 
-func TestProxyRequirePass(t *testing.T) {
+func TestProxyRequirePass(t *testing.T) { multiplexModes(t, testRequirePass) }
+
+func testRequirePass(t *testing.T, mod func(*proxy.Config)) {
 	a, _ := twoNodeCluster(t)
-	p := startProxy(t, func(c *proxy.Config) { c.RequirePass = "secret" }, a.Addr())
+	p := startProxy(t, func(c *proxy.Config) { mod(c); c.RequirePass = "secret" }, a.Addr())
 	c := testutil.Dial(t, p.Addr().String())
 	do(t, c, "(error) NOAUTH Authentication required.", "GET", "x")
 	do(t, c, "(error) WRONGPASS invalid username-password pair or user is disabled.", "AUTH", "nope")
@@ -161,12 +175,14 @@ func TestProxyRequirePass(t *testing.T) {
 	do(t, c2, "(null)", "GET", "x")
 }
 
-func TestProxyAuthPassThrough(t *testing.T) {
+func TestProxyAuthPassThrough(t *testing.T) { multiplexModes(t, testAuthPassThrough) }
+
+func testAuthPassThrough(t *testing.T, mod func(*proxy.Config)) {
 	a, b := twoNodeCluster(t)
 	for _, n := range []*testutil.InProc{a, b} {
 		do(t, testutil.Dial(t, n.Addr()), "+OK", "CONFIG", "SET", "requirepass", "pw")
 	}
-	p := startProxy(t, func(c *proxy.Config) { c.NodePassword = "pw" }, a.Addr())
+	p := startProxy(t, func(c *proxy.Config) { mod(c); c.NodePassword = "pw" }, a.Addr())
 	c := testutil.Dial(t, p.Addr().String())
 	do(t, c, "(error) NOAUTH Authentication required.", "GET", keyIn(0, 8191, "a"))
 	do(t, c, "+OK", "AUTH", "pw")
@@ -174,9 +190,11 @@ func TestProxyAuthPassThrough(t *testing.T) {
 	do(t, c, "(nil)", "GET", keyIn(8192, 16383, "b"))
 }
 
-func TestProxyTransactionsAndPubSub(t *testing.T) {
+func TestProxyTransactionsAndPubSub(t *testing.T) { multiplexModes(t, testTransactionsAndPubSub) }
+
+func testTransactionsAndPubSub(t *testing.T, mod func(*proxy.Config)) {
 	a, _ := twoNodeCluster(t)
-	p := startProxy(t, nil, a.Addr())
+	p := startProxy(t, mod, a.Addr())
 	c := testutil.Dial(t, p.Addr().String())
 	do(t, c, "+OK", "MULTI")
 	do(t, c, "+QUEUED", "SET", "{t}x", "1")
@@ -210,9 +228,11 @@ func TestProxyTransactionsAndPubSub(t *testing.T) {
 }
 
 // TestProxyCloseUnblocks: Close returns while a client waits in BLPOP.
-func TestProxyCloseUnblocks(t *testing.T) {
+func TestProxyCloseUnblocks(t *testing.T) { multiplexModes(t, testCloseUnblocks) }
+
+func testCloseUnblocks(t *testing.T, mod func(*proxy.Config)) {
 	a, _ := twoNodeCluster(t)
-	p := startProxy(t, nil, a.Addr())
+	p := startProxy(t, mod, a.Addr())
 	c := testutil.Dial(t, p.Addr().String())
 	do(t, c, "+OK", "SET", "x", "1")
 	if err := c.Send("BLPOP", "nolist", "0"); err != nil {
@@ -225,5 +245,61 @@ func TestProxyCloseUnblocks(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close blocked by a client in BLPOP")
+	}
+}
+
+// TestProxyConcurrentClients: many clients pipelining writes and reads of
+// their own keys at once (shared connections in use) each read back
+// exactly what they wrote, in order.
+func TestProxyConcurrentClients(t *testing.T) { multiplexModes(t, testConcurrentClients) }
+
+func testConcurrentClients(t *testing.T, mod func(*proxy.Config)) {
+	a, _ := twoNodeCluster(t)
+	p := startProxy(t, mod, a.Addr())
+	errs := make(chan error, 16)
+	for w := 0; w < 16; w++ {
+		go func(w int) {
+			c, err := resp.Dial(p.Addr().String())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for round := 0; round < 100; round++ {
+				var batch []byte
+				for i := 0; i < 8; i++ {
+					k := "w" + strconv.Itoa(w) + ":" + strconv.Itoa(i)
+					v := strconv.Itoa(round)
+					batch = append(batch, resp.Encode("SET", k, v)...)
+					batch = append(batch, resp.Encode("GET", k)...)
+				}
+				batch = append(batch, resp.Encode("MGET", "w"+strconv.Itoa(w)+":0", "w"+strconv.Itoa(w)+":7")...)
+				if err := c.WriteRaw(batch); err != nil {
+					errs <- err
+					return
+				}
+				for i := 0; i < 8; i++ {
+					if v, err := c.Read(); err != nil || v.String() != "+OK" {
+						errs <- fmt.Errorf("SET: %v %v", v, err)
+						return
+					}
+					if v, err := c.Read(); err != nil || v.Str != strconv.Itoa(round) {
+						errs <- fmt.Errorf("client %d round %d GET: %v %v", w, round, v, err)
+						return
+					}
+				}
+				want := `*["` + strconv.Itoa(round) + `", "` + strconv.Itoa(round) + `"]`
+				if v, err := c.Read(); err != nil || v.String() != want {
+					errs <- fmt.Errorf("MGET: %v %v", v, err)
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 16; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -413,11 +413,6 @@ func (s *session) writeDedicated() {
 	}
 }
 
-// multiplexMinClients is the number of connected clients from which
-// batches use the shared connections: with fewer, there is little to
-// coalesce and the reader goroutine's hand-off only adds latency.
-const multiplexMinClients = 4
-
 // sharedOK reports whether the batch may use the nodes' shared
 // connections: nothing in it depends on connection state (WATCH,
 // blocking, per-client AUTH) and enough clients are connected for
@@ -425,7 +420,7 @@ const multiplexMinClients = 4
 // one batch to the next keeps order: a batch's replies are all in before
 // the next batch is sent.
 func (s *session) sharedOK() bool {
-	return !s.p.cfg.NoMultiplex && s.p.nclients.Load() >= multiplexMinClients && !s.dedicated && !s.blocking && s.authArgs == nil && s.watchNode == nil && (s.proto == 2 || s.proto == 3)
+	return !s.p.cfg.NoMultiplex && s.p.nclients.Load() >= int64(s.p.cfg.MultiplexMinClients) && !s.dedicated && !s.blocking && s.authArgs == nil && s.watchNode == nil && (s.proto == 2 || s.proto == 3)
 }
 
 // runShared submits the batch, one waiter per node, to the shared

@@ -72,6 +72,7 @@ docs/proxy.md. Flags override the config file's directives (same names).`,
 	f.Duration("node-timeout", def.NodeTimeout, "a node that does not reply within this is treated as lost (blocking commands excepted; 0: wait forever)")
 	f.Duration("refresh-interval", def.RefreshInterval, "re-read the slot map this often even without redirections (0: only on redirections)")
 	f.String("multiplex", "yes", "share node connections between clients for stateless commands (yes|no)")
+	f.Int("multiplex-min-clients", def.MultiplexMinClients, "use shared connections only when at least this many clients are connected")
 	f.Int("pool-size", def.PoolSize, "idle connections kept per node")
 	f.Int("maxclients", 0, "client connection limit (0: none)")
 	return cmd
