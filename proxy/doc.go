@@ -46,27 +46,50 @@
 // # Connections, pipelining and ordering
 //
 // Each client connection is served by one goroutine (a session). It parses
-// every complete request already buffered (up to 1024) into a batch, writes
-// each command's sub-requests into a buffered writer per node connection
-// without waiting, flushes every node connection once, then reads the
-// replies in the order they were sent: a node answers in order, so the
-// n-th reply read from a connection belongs to the n-th request written
-// to it. Redirections (MOVED, ASK with ASKING, TRYAGAIN, CLUSTERDOWN,
-// LOADING, lost connections) are then resolved one sub-request at a time,
-// within Config.RetryTimeout, and only then are the replies merged and
-// written to the client, in request order, with one flush. A pipeline of
-// 16 GETs over three masters therefore costs three node round trips done in
-// parallel, not sixteen.
+// every complete request already buffered (up to 1024) into a batch and
+// turns each command into sub-requests (one per node for a plain command,
+// several for split and fan-out commands). The batch then goes out one of
+// two ways, and only once all its replies are in are redirections resolved
+// (one sub-request at a time: MOVED, ASK with ASKING, TRYAGAIN,
+// CLUSTERDOWN, LOADING, lost or silent connections, within
+// Config.RetryTimeout), replies merged and written to the client, in
+// request order, with one flush. Because a batch completes before the next
+// is sent, a session may switch between the two ways from batch to batch
+// without reordering anything.
 //
-// A session keeps the node connections it has used (at most one per node)
-// for its lifetime, which is what makes WATCH, MULTI/EXEC and blocking
-// commands work: they stay on one node connection. On close, connections
-// without pending replies or connection-bound state go back to a per-node
-// pool of idle connections (Config.PoolSize); taking one brings it to the
-// session's HELLO protocol and AUTH credentials first. Requests and replies
-// are copied as raw RESP bytes; only merged replies are parsed. Buffers
-// (requests, replies, the per-batch op and sub-request slices) are reused
-// from batch to batch, so a forwarded command does not allocate.
+// Shared (multiplexed) connections, the default for stateless batches once
+// Config.MultiplexMinClients clients are connected: each node has one
+// shared connection per protocol version. A session appends all of its
+// batch's requests for a node, with their count, under the connection's
+// lock (so queue order is wire order); whoever finds the socket idle
+// writes everything accumulated, other sessions' requests included (group
+// commit), and one reader goroutine per connection reads replies in queue
+// order and hands each session its replies in one piece. Many clients'
+// commands thus share each write and read system call, on the proxy and on
+// the node, which is what makes the proxy cheaper than a client with its
+// own connections even at pipeline depth 1.
+//
+// Own connections, for batches that depend on connection state (WATCH,
+// blocking commands and WAIT, a client's own AUTH), with
+// Config.NoMultiplex, and for retries: the session writes each
+// sub-request into a buffered writer of its own connection to the node,
+// flushes each once, and reads the replies in the order written (a node
+// answers in order). A session keeps these connections (one per node) for
+// its lifetime, which keeps WATCH, MULTI/EXEC and blocking commands on one
+// connection; on close, connections without pending replies or
+// connection-bound state go back to a per-node pool (Config.PoolSize).
+// Taking one brings it to the session's HELLO protocol and AUTH first.
+//
+// Either way a pipeline of 16 GETs over three masters costs three node
+// round trips done in parallel, not sixteen. Requests and replies are
+// copied as raw RESP bytes; only merged replies are parsed. Buffers
+// (requests, replies, the per-batch op, sub-request and waiter slices) are
+// reused from batch to batch, so forwarding a command does not allocate.
+// A node that does not answer within Config.NodeTimeout (blocking commands
+// excepted) is treated as a lost connection.
+//
+// Lock order: Proxy.mu, then node.mu, then sharedConn.mu; session.heldMu
+// and pubsubState.mu are leaves. The slot map is read without locks.
 //
 // # Transactions
 //
