@@ -30,6 +30,7 @@ func TestImportRules(t *testing.T) {
 		{"github.com/cockroachdb/pebble", func(p string) bool { return strings.HasPrefix(p, mod+"persistence") }},
 		{"github.com/minio/minio-go", func(p string) bool { return strings.HasPrefix(p, mod+"backup/s3") }},
 		{mod + "cmd", func(p string) bool { return false }},
+		{"github.com/prometheus/client_golang", func(p string) bool { return p == mod+"proxy" }},
 		{mod + "node", func(p string) bool {
 			return !strings.HasPrefix(p, mod+"store") && !strings.HasPrefix(p, mod+"slots") && !strings.HasPrefix(p, mod+"rdb") && !strings.HasPrefix(p, mod+"config")
 		}},
