@@ -17,11 +17,12 @@ import (
 )
 
 // twoNodeCluster starts two in-process nodes serving half of the slots
-// each and waits until both see the cluster ok.
+// each and waits until both see the cluster ok. A long node timeout keeps
+// a loaded test machine from failing a node that is merely slow.
 func twoNodeCluster(t *testing.T) (a, b *testutil.InProc) {
 	t.Helper()
-	a = testutil.StartInProc(t, "cluster-enabled yes", "cluster-config-file "+t.TempDir()+"/nodes.conf", "cluster-node-timeout 2000")
-	b = testutil.StartInProc(t, "cluster-enabled yes", "cluster-config-file "+t.TempDir()+"/nodes.conf", "cluster-node-timeout 2000")
+	a = testutil.StartInProc(t, "cluster-enabled yes", "cluster-config-file "+t.TempDir()+"/nodes.conf", "cluster-node-timeout 15000")
+	b = testutil.StartInProc(t, "cluster-enabled yes", "cluster-config-file "+t.TempDir()+"/nodes.conf", "cluster-node-timeout 15000")
 	ca, cb := testutil.Dial(t, a.Addr()), testutil.Dial(t, b.Addr())
 	do(t, ca, "+OK", "CLUSTER", "ADDSLOTSRANGE", "0", "8191")
 	do(t, cb, "+OK", "CLUSTER", "ADDSLOTSRANGE", "8192", "16383")
