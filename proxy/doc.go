@@ -122,8 +122,10 @@
 //
 // # Not supported
 //
-// MONITOR, SYNC/PSYNC, REPLICAOF, SHUTDOWN; CLIENT SETNAME/TRACKING and other
-// per-connection state apply only to the node connection that received
-// them; SELECT is the nodes' (cluster mode: db 0 only). TLS, to clients or
-// nodes, is not implemented yet.
+// MONITOR, SYNC/PSYNC, REPLICAOF, SHUTDOWN, CLIENT REPLY OFF|SKIP and
+// client-side caching answer an error (the last two would break the
+// one-request-one-reply accounting of a shared connection). CLIENT
+// SETNAME and other CLIENT state land on the client's own connection to
+// the first master; SELECT is the nodes' (cluster mode: db 0 only). TLS,
+// to clients or nodes, is not implemented yet.
 package proxy

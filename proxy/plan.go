@@ -67,6 +67,16 @@ func (s *session) plan(args [][]byte, raw []byte) {
 		s.execute()
 		s.reset()
 		return
+	case "client|reply":
+		if bytes.EqualFold(args[2], []byte("on")) {
+			s.addLocalString("+OK\r\n")
+			return
+		}
+		s.addLocalString("-ERR CLIENT REPLY OFF|SKIP is not supported through the slotvault proxy\r\n")
+		return
+	case "client|tracking", "client|caching", "client|trackinginfo", "client|getredir":
+		s.addLocalString("-ERR client-side caching is not supported through the slotvault proxy\r\n")
+		return
 	case "readonly", "readwrite", "asking":
 		s.addLocalString("+OK\r\n")
 		return
@@ -154,6 +164,11 @@ func (s *session) plan(args [][]byte, raw []byte) {
 	case "scan":
 		s.scan(args)
 		return
+	}
+	if strings.HasPrefix(name, "client|") {
+		// CLIENT SETNAME, NO-EVICT...: connection state belongs on the
+		// client's own node connection, never a shared one.
+		s.dedicated = true
 	}
 	slot := s.keySlot(cmd, args)
 	switch {
