@@ -29,7 +29,7 @@ func TestImportRules(t *testing.T) {
 		{"github.com/tidwall/redcon", func(p string) bool { return p == mod+"node" }},
 		{"github.com/cockroachdb/pebble", func(p string) bool { return strings.HasPrefix(p, mod+"persistence") }},
 		{"github.com/minio/minio-go", func(p string) bool { return strings.HasPrefix(p, mod+"backup/s3") }},
-		{"github.com/prometheus/client_golang", func(p string) bool { return p == mod+"node" || p == mod+"internal/cli" }},
+		{"github.com/prometheus/client_golang", func(p string) bool { return p == mod+"node" || p == mod+"internal/cli" || p == mod+"proxy" }},
 		{mod + "cmd", func(p string) bool { return false }},
 		{mod + "node", func(p string) bool {
 			return !strings.HasPrefix(p, mod+"store") && !strings.HasPrefix(p, mod+"slots") && !strings.HasPrefix(p, mod+"rdb") && !strings.HasPrefix(p, mod+"config")
