@@ -190,7 +190,7 @@ func Default() *Config {
 		DBFilename:                 "dump.rdb",
 		StopWritesOnBgsaveError:    true,
 		Extra:                      map[string]string{},
-		Backup:                     BackupConfig{LogShipInterval: time.Second},
+		Backup:                     BackupConfig{LogShipInterval: time.Second, MaxBandwidth: 32 << 20},
 	}
 }
 

@@ -132,7 +132,6 @@ type cutProducer struct {
 	heldBytes int         // node lock
 	arena     arena       // node lock: string values of held
 	spill     *spillFile  // node lock; nil until first needed
-	spillBuf  []byte      // node lock: payload buffer for spilled keys
 	err       error       // node lock: first encode/spill error in KeyFunc
 }
 
@@ -194,18 +193,20 @@ func (p *cutProducer) keyLocked(db, slot int, key string, e *store.Entry) {
 		p.heldBytes += heldSize(key, e.Value)
 		return
 	}
-	h := heldEntry{key: key, v: e.Value}
-	if sv, ok := e.Value.(*store.String); ok {
-		h.v, h.str = nil, sv.B
+	// Spill: strings go to the file as they are (a memcpy under the lock;
+	// they are encoded when read back), other values encoded now.
+	var err error
+	if p.spill == nil {
+		p.spill, err = newSpillFile(p.s.SpillDir)
 	}
-	payload, err := encodeValue(p.codec, &h, p.spillBuf[:0])
-	p.spillBuf = payload[:0]
 	if err == nil {
-		if p.spill == nil {
-			p.spill, err = newSpillFile(p.s.SpillDir)
-		}
-		if err == nil {
-			err = p.spill.add(db, slot, key, e.Expire, payload)
+		if sv, ok := e.Value.(*store.String); ok {
+			err = p.spill.add(db, slot, key, e.Expire, spillRawString, sv.B)
+		} else {
+			var payload []byte
+			if payload, err = p.codec.Encode(e.Value); err == nil {
+				err = p.spill.add(db, slot, key, e.Expire, spillPayload, payload)
+			}
 		}
 	}
 	if err != nil {
@@ -380,9 +381,10 @@ func (r *cutReader) Close() error {
 	return nil
 }
 
-// spillFile holds encoded entries delivered while the held buffer was
-// full: db(2) slot(2) expire(8) keylen(4) key vallen(4) value, little
-// endian. It lives only for one backup and is removed afterwards.
+// spillFile holds entries delivered while the held buffer was full:
+// db(2) slot(2) expire(8) keylen(4) kind(1) key vallen(4) value, little
+// endian; kind says whether value is a string's bytes or a DUMP payload.
+// It lives only for one backup and is removed afterwards.
 type spillFile struct {
 	f *os.File
 	w *bufio.Writer
@@ -396,8 +398,15 @@ func newSpillFile(dir string) (*spillFile, error) {
 	return &spillFile{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
-func (s *spillFile) add(db, slot int, key string, expire int64, payload []byte) error {
-	var h [16]byte
+// Spilled value kinds.
+const (
+	spillRawString = 'S'
+	spillPayload   = 'P'
+)
+
+func (s *spillFile) add(db, slot int, key string, expire int64, kind byte, payload []byte) error {
+	var h [17]byte
+	h[16] = kind
 	binary.LittleEndian.PutUint16(h[0:], uint16(db))
 	binary.LittleEndian.PutUint16(h[2:], uint16(slot))
 	binary.LittleEndian.PutUint64(h[4:], uint64(expire))
@@ -419,7 +428,7 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 	br := bufio.NewReaderSize(s.f, 1<<20)
 	var batch []backup.Entry
 	for {
-		var h [16]byte
+		var h [17]byte
 		if _, err := io.ReadFull(br, h[:]); err == io.EOF {
 			break
 		} else if err != nil {
@@ -436,6 +445,9 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 		val := make([]byte, binary.LittleEndian.Uint32(l[:]))
 		if _, err := io.ReadFull(br, val); err != nil {
 			return fmt.Errorf("persistsrc: read spill file: %w", err)
+		}
+		if h[16] == spillRawString {
+			val = rdb.AppendStringPayload(make([]byte, 0, len(val)+20), val)
 		}
 		batch = append(batch, backup.Entry{DB: int(binary.LittleEndian.Uint16(h[0:])), Slot: int(binary.LittleEndian.Uint16(h[2:])),
 			Expire: int64(binary.LittleEndian.Uint64(h[4:])), Key: key, Value: val})

@@ -108,6 +108,20 @@ func TestBackupBenchmarks(t *testing.T) {
 		ms, _ := strconv.ParseInt(f["backup_last_duration_ms"], 10, 64)
 		return run{b, ms, time.Since(t0)}
 	}
+	// Throughput is measured without the bandwidth cap; the client impact
+	// both without it and with it (SLOTVAULT_BENCH_THROTTLE, default the
+	// node's default backup-max-bandwidth).
+	throttle := os.Getenv("SLOTVAULT_BENCH_THROTTLE")
+	if throttle == "" {
+		v, _ := c.Do("CONFIG", "GET", "backup-max-bandwidth")
+		throttle = v.Elems[1].Str
+	}
+	setBW := func(bw string) {
+		if v, err := c.Do("CONFIG", "SET", "backup-max-bandwidth", bw); err != nil || v.IsError() {
+			t.Fatalf("CONFIG SET backup-max-bandwidth %s: %v %v", bw, v, err)
+		}
+	}
+	setBW("0")
 	// Backups and plain uploads of the same number of bytes alternate, three
 	// of each, so both see the same machine load; the medians are reported.
 	// With SLOTVAULT_PPROF_ADDR set (a build that serves net/http/pprof
@@ -205,30 +219,42 @@ func TestBackupBenchmarks(t *testing.T) {
 		}()
 		time.Sleep(200 * time.Millisecond)
 		figs := bench("during-backup")
+		st := svStatus(t, c)
+		t.Logf("CLIENT last backup during the run: %s bytes in %s ms (cap %s)", st["backup_last_bytes"], st["backup_last_duration_ms"], st["backup_max_bandwidth"])
 		close(stop)
 		<-done
 		t.Logf("CLIENT backup in progress in %d of %d samples during the run", inBackup.Load(), samples.Load())
 		svWait(t, c, "backup idle", func(f map[string]string) bool { return f["backup_in_progress"] == "0" })
 		return figs
 	}
-	figs := map[string]map[string][]clientFig{"no-backup": {}, "during-backup": {}}
+	capped := "backup-capped-" + throttle
+	labels := []string{"no-backup", "backup-uncapped", capped}
+	figs := map[string]map[string][]clientFig{}
+	for _, l := range labels {
+		figs[l] = map[string][]clientFig{}
+	}
 	if os.Getenv("SLOTVAULT_BENCH_SKIP_CLIENT") == "" {
 		for i := 0; i < 3; i++ {
 			for test, f := range bench("no-backup") {
 				figs["no-backup"][test] = append(figs["no-backup"][test], f)
 			}
+			setBW("0")
 			for test, f := range during() {
-				figs["during-backup"][test] = append(figs["during-backup"][test], f)
+				figs["backup-uncapped"][test] = append(figs["backup-uncapped"][test], f)
+			}
+			setBW(throttle)
+			for test, f := range during() {
+				figs[capped][test] = append(figs[capped][test], f)
 			}
 		}
-		for _, label := range []string{"no-backup", "during-backup"} {
+		for _, label := range labels {
 			for _, test := range []string{"SET", "GET"} {
 				var rps, p50, p99 []float64
 				for _, f := range figs[label][test] {
 					rps, p50, p99 = append(rps, f.rps), append(p50, f.p50), append(p99, f.p99)
 				}
 				if len(rps) > 0 {
-					t.Logf("CLIENT median of 3 %-14s %s rps=%.0f p50=%.3fms p99=%.3fms", label, test, medianF(rps), medianF(p50), medianF(p99))
+					t.Logf("CLIENT median of 3 %-22s %s rps=%.0f p50=%.3fms p99=%.3fms", label, test, medianF(rps), medianF(p50), medianF(p99))
 				}
 			}
 		}
