@@ -27,10 +27,15 @@ const (
 	stepKeys = 2048
 	// heldMaxBytes bounds the values cloned under the lock and not yet
 	// encoded. Commands that touch a pending slot deliver it at once, even
-	// while the upload is behind; past this bound such slots are encoded
-	// under the lock and spilled to a local temp file instead, so memory
-	// stays bounded whatever the write load.
-	heldMaxBytes = 32 << 20
+	// while the upload is behind; under random writes nearly every slot is
+	// delivered that way within seconds, so this is the backup's
+	// copy-on-write memory, the counterpart of what a fork costs Redis.
+	// Past it, such slots are spilled to a local temp file instead — with
+	// I/O under the node lock, which stalls clients if the disk is slow,
+	// so the bound is generous.
+	heldMaxBytes = 256 << 20
+	// freeChunks bounds the arena chunks kept for reuse.
+	freeChunks = 36
 	// sendBatches is how many encoded batches may wait for the uploader.
 	sendBatches = 4
 )
@@ -154,7 +159,7 @@ func (s *Snapshots) openCut(ctx context.Context) (backup.SnapshotReader, error) 
 		limit = heldMaxBytes
 	}
 	p := &cutProducer{s: s, codec: s.Mgr.Codec(), workers: workers, limit: limit}
-	p.arena.free = make(chan []byte, limit/arenaChunk+4)
+	p.arena.free = make(chan []byte, freeChunks)
 	p.payFree = make(chan []byte, 16*sendBatches)
 	r := &cutReader{ch: make(chan entryBatch, sendBatches), stop: make(chan struct{}), free: p.payFree}
 	var cut *persistence.Cut
@@ -236,9 +241,11 @@ func (p *cutProducer) run(ctx context.Context, cut *persistence.Cut, r *cutReade
 				err = p.spill.w.Flush()
 			}
 		})
-		if err == nil && len(held) > 0 {
+		// held may be large (commands delivered many slots while the
+		// upload was behind): encode and send it a step's worth at a time.
+		for i := 0; err == nil && i < len(held); i += stepKeys {
 			var batch entryBatch
-			if batch, err = p.encode(held); err == nil {
+			if batch, err = p.encode(held[i:min(i+stepKeys, len(held))]); err == nil {
 				err = r.send(ctx, batch)
 			}
 		}

@@ -9,12 +9,12 @@
 // (DUMP payloads; strings without LZF, since the stream is zstd-compressed
 // anyway) outside the lock on a few goroutines and hands batches to the
 // uploader. No local snapshot is written first. A command that touches a
-// still-pending slot delivers it at once (store.View); such clones wait in
-// a buffer bounded to 32 MiB, past which they are encoded under the lock
-// and spilled to a temp file (SpillDir) that is streamed at the end, so
-// memory stays bounded even when the object store is slower than the
-// writes. FromStore selects the older way (BGSAVE, then stream the newest
-// Pebble snapshot), kept for comparison.
+// still-pending slot delivers it at once (store.View); such copies wait in
+// memory up to 256 MiB (the backup's copy-on-write cost, as a fork is
+// Redis's), past which they are written to a temp file (SpillDir) under the
+// lock and streamed at the end, so memory stays bounded even when the
+// object store is slower than the writes. FromStore selects the older way
+// (BGSAVE, then stream the newest Pebble snapshot), kept for comparison.
 //
 // Log: records are read from the segment files (format in the persistence
 // package doc), from the segment holding the first wanted record. A record
@@ -50,7 +50,7 @@ type Snapshots struct {
 	// SpillDir is where values delivered early by commands are spilled
 	// when the upload is behind ("" = the system temp directory).
 	SpillDir string
-	// HeldMaxBytes overrides the 32 MiB bound on cloned values waiting to
+	// HeldMaxBytes overrides the 256 MiB bound on cloned values waiting to
 	// be encoded (tests).
 	HeldMaxBytes int
 	// FromStore streams the newest Pebble snapshot after a BGSAVE instead
