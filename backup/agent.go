@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -35,6 +36,9 @@ type Options struct {
 	Now          func() time.Time
 	// MaxBackoff caps the delay between shipping retries (default 1 min).
 	MaxBackoff time.Duration
+	// MaxBandwidth caps a full backup's upload, in stored bytes per second
+	// (0 = unlimited); log shipping is never capped. See throttledStore.
+	MaxBandwidth int64
 }
 
 // ParseSchedule checks a cron spec as the agent reads it.
@@ -54,6 +58,7 @@ type Agent struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+	rate   atomic.Int64 // MaxBandwidth, changed by SetMaxBandwidth
 	wg     sync.WaitGroup
 	kick   chan struct{} // wakes the shipper
 
@@ -108,6 +113,7 @@ type Status struct {
 	ShippedBytes    int64
 	LogGaps         int64
 	LagSeconds      float64
+	MaxBandwidth    int64
 }
 
 // NewAgent checks the options and builds an agent; Start runs it. It
@@ -136,6 +142,7 @@ func NewAgent(o Options) (*Agent, error) {
 	a.st.ShipOK = true
 	a.st.Shipping = o.Log != nil
 	a.nodeID = o.Identity().NodeID
+	a.rate.Store(o.MaxBandwidth)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if err := a.SetSchedule(o.Schedule); err != nil {
 		return nil, err
@@ -206,6 +213,10 @@ func (a *Agent) SetRetention(p RetentionPolicy) {
 	a.o.Retention = p
 	a.mu.Unlock()
 }
+
+// SetMaxBandwidth changes the full-backup upload cap (bytes per second, 0
+// = unlimited); a running backup follows it from its next read.
+func (a *Agent) SetMaxBandwidth(n int64) { a.rate.Store(max(n, 0)) }
 
 // SetShipInterval changes how often the log is shipped.
 func (a *Agent) SetShipInterval(d time.Duration) {
@@ -304,7 +315,7 @@ func (a *Agent) runBackup(id string) {
 		}
 		return now()
 	}
-	m, err := FullBackup(a.ctx, a.o.Store, a.o.Key, a.o.Snapshots, a.o.Identity, pinned, a.log)
+	m, err := FullBackup(a.ctx, throttledStore{a.o.Store, &a.rate}, a.o.Key, a.o.Snapshots, a.o.Identity, pinned, a.log)
 	var pruneErr error
 	if err == nil {
 		a.writeTopology(true)
@@ -421,6 +432,7 @@ func (a *Agent) Status() Status {
 	st := a.st
 	pending := a.pendingSince
 	a.mu.Unlock()
+	st.MaxBandwidth = a.rate.Load()
 	if a.o.Log != nil {
 		st.LocalSeq = a.o.Log.LastSeq()
 		if !pending.IsZero() && st.LocalSeq > st.ShippedSeq {

@@ -182,6 +182,25 @@
 // snapshot sequence of the oldest backup kept, so every kept backup can still
 // be rolled forward.
 //
+// # Full backups: where the bytes come from, and what they cost the node
+//
+// A full backup does not write a local snapshot first. persistsrc takes a
+// persistence.Cut of the live dataset (copy-on-write per slot, see
+// store.View) and streams it: a few thousand keys per node-lock hold, the
+// values only copied under the lock, encoded outside it, then record
+// stream -> zstd (fastest level; the stream is mostly values that RDB
+// encoding already packed) -> optional encryption -> SHA-256 -> multipart
+// upload with two parts in flight. Nothing is buffered beyond a few
+// batches and the upload's parts, except values that commands deliver
+// early while the upload is behind (bounded, then spilled to a temp file in
+// the data directory; see persistsrc).
+//
+// The upload paces the whole pipeline, so backup-max-bandwidth (stored
+// bytes per second, default 32mb, 0 = unlimited; CONFIG SET applies to a
+// running backup) caps the CPU a backup takes from the node as well as its
+// network use; encoding uses at most half of GOMAXPROCS goroutines. Log
+// shipping is never capped. docs/backup-benchmarks.md has the figures.
+//
 // # Concurrency
 //
 // Agent runs one goroutine for shipping and one cron goroutine; at most one

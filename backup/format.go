@@ -80,15 +80,24 @@ func appendBytes(b, p []byte) []byte {
 }
 
 func (sw *streamWriter) WriteEntry(e Entry) error {
-	b := append(sw.buf[:0], recKey)
+	// The body is written in two pieces, its CRC computed over both, so
+	// the value (the bulk of a snapshot) is copied once less.
+	b := append(sw.buf[:0], 0, 0, 0, 0, 0, 0, 0, 0, recKey)
 	b = binary.LittleEndian.AppendUint16(b, uint16(e.DB))
 	b = binary.LittleEndian.AppendUint16(b, uint16(e.Slot))
 	b = binary.LittleEndian.AppendUint64(b, uint64(e.Expire))
 	b = appendBytes(b, e.Key)
-	b = appendBytes(b, e.Value)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(e.Value)))
+	binary.LittleEndian.PutUint32(b[0:], uint32(len(b)-8+len(e.Value)))
+	crc := crc32.Update(crc32.Checksum(b[8:], crcTable), crcTable, e.Value)
+	binary.LittleEndian.PutUint32(b[4:], crc)
 	sw.buf = b
 	sw.records++
-	return sw.writeBody(b)
+	if _, err := sw.w.Write(b); err != nil {
+		return err
+	}
+	_, err := sw.w.Write(e.Value)
+	return err
 }
 
 func (sw *streamWriter) WriteLog(r LogRecord) error {

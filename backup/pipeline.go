@@ -82,7 +82,7 @@ func uploadStream(ctx context.Context, st ObjectStore, name string, key *Key, co
 		raw := &countWriter{w: sink}
 		if compress {
 			var err error
-			zw, err = zstd.NewWriter(sink, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2))
+			zw, err = zstd.NewWriter(sink, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
 			if err != nil {
 				return err
 			}

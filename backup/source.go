@@ -24,8 +24,8 @@ type SnapshotReader interface {
 	// DBs is the number of databases of the node.
 	DBs() int
 	// Next returns the next key, or io.EOF after the last. Keys come in
-	// any order; each exactly once. The returned slices stay valid after
-	// the next call.
+	// any order; each exactly once. The returned slices are valid until
+	// the next call (a source may reuse their memory afterwards).
 	Next() (Entry, error)
 	// Close releases the view; safe to call more than once.
 	Close() error

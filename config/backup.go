@@ -34,6 +34,9 @@ type BackupConfig struct {
 	// EncryptionKeyFile holds a 256-bit key as 64 hex characters ("" =
 	// no encryption).
 	EncryptionKeyFile string
+	// MaxBandwidth caps a full backup's upload in bytes per second (0 =
+	// unlimited); it also caps the CPU a backup takes from the node.
+	MaxBandwidth int64
 }
 
 // DefaultTarget is where backups go when backup-target is not set.
@@ -150,4 +153,5 @@ func init() {
 	intDir("backup-keep-last", true, false, 0, maxInt, func(c *Config) *int { return &c.Backup.KeepLast })
 	bdur("backup-max-age", func(c *Config) *time.Duration { return &c.Backup.MaxAge }, 0)
 	bstr("backup-encryption-key-file", func(c *Config) *string { return &c.Backup.EncryptionKeyFile }, nil)
+	memDir("backup-max-bandwidth", true, 0, maxLong, func(c *Config) *int64 { return &c.Backup.MaxBandwidth })
 }

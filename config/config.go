@@ -195,7 +195,7 @@ func Default() *Config {
 		DBFilename:                 "dump.rdb",
 		StopWritesOnBgsaveError:    true,
 		Extra:                      map[string]string{},
-		Backup:                     BackupConfig{LogShipInterval: time.Second},
+		Backup:                     BackupConfig{LogShipInterval: time.Second, MaxBandwidth: 32 << 20},
 		TLS:                        defaultTLS(),
 	}
 }

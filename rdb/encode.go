@@ -85,6 +85,20 @@ func (w *writer) len(n uint64) {
 // that are canonical 32-bit integers as int8/16/32; strings over 20 bytes
 // LZF-compressed when that saves at least 4 bytes; otherwise raw.
 func (w *writer) str(s []byte) {
+	if len(s) > 20 {
+		if c := lzfCompress(s, len(s)-4); c != nil {
+			w.b = append(w.b, 0xC3)
+			w.len(uint64(len(c)))
+			w.len(uint64(len(s)))
+			w.b = append(w.b, c...)
+			return
+		}
+	}
+	w.strUncompressed(s)
+}
+
+// strUncompressed writes s as str does, except never LZF-compressed.
+func (w *writer) strUncompressed(s []byte) {
 	if len(s) <= 11 {
 		if v, ok := parseInt(s); ok && v >= math.MinInt32 && v <= math.MaxInt32 {
 			switch {
@@ -97,15 +111,6 @@ func (w *writer) str(s []byte) {
 				w.b = append(w.b, 0xC2)
 				w.b = binary.LittleEndian.AppendUint32(w.b, uint32(v))
 			}
-			return
-		}
-	}
-	if len(s) > 20 {
-		if c := lzfCompress(s, len(s)-4); c != nil {
-			w.b = append(w.b, 0xC3)
-			w.len(uint64(len(c)))
-			w.len(uint64(len(s)))
-			w.b = append(w.b, c...)
 			return
 		}
 	}

@@ -19,6 +19,20 @@ func EncodePayload(o *Object) ([]byte, error) {
 	return binary.LittleEndian.AppendUint64(b, CRC64(0, b)), nil
 }
 
+// AppendStringPayload appends the DUMP payload of a string value: what
+// EncodePayload makes for a KindString object, except that the string is
+// never LZF-compressed (integers are still int-encoded). It is for
+// consumers that compress the whole stream afterwards (backups), where LZF
+// costs CPU on every value and gains nothing; the payload is as valid for
+// RESTORE and DecodePayload as a compressed one.
+func AppendStringPayload(dst, s []byte) []byte {
+	start := len(dst)
+	w := writer{b: append(dst, byte(TypeString))}
+	w.strUncompressed(s)
+	w.b = binary.LittleEndian.AppendUint16(w.b, Version)
+	return binary.LittleEndian.AppendUint64(w.b, CRC64(0, w.b[start:]))
+}
+
 // VerifyPayload checks a DUMP payload's footer — at least 10 bytes, RDB
 // version at most MaxVersion, matching CRC64 — and returns the encoded
 // object and the version. Failures are ErrPayload.

@@ -1,14 +1,20 @@
 // Package persistsrc connects backups to persistence: it implements
-// backup.SnapshotSource with persistence's Pebble snapshots and
-// backup.LogSource by tailing persistence's log segments.
+// backup.SnapshotSource with persistence's consistent cuts of the live
+// dataset and backup.LogSource by tailing persistence's log segments.
 //
-// Snapshots: a backup asks for a background snapshot (BGSAVE, or waits for
-// the one running) and then streams the newest complete snapshot whose
-// sequence is at or after the request from Pebble. Pebble iterators see a
-// fixed view, so the stream stays consistent even if persistence prunes
-// that snapshot meanwhile; the node never waits for the object store, and
-// memory stays bounded (persistence's cut writes to local disk, the upload
-// reads from it).
+// Snapshots: a backup takes its own persistence.Cut at the last logged
+// sequence number (under the node lock, which only marks slots pending)
+// and streams it: a goroutine steps the cut a few thousand keys at a time
+// under the node lock, where values are only cloned, then encodes them
+// (DUMP payloads; strings without LZF, since the stream is zstd-compressed
+// anyway) outside the lock on a few goroutines and hands batches to the
+// uploader. No local snapshot is written first. A command that touches a
+// still-pending slot delivers it at once (store.View); such copies wait in
+// memory up to 256 MiB (the backup's copy-on-write cost, as a fork is
+// Redis's), past which they are written to a temp file (SpillDir) under the
+// lock and streamed at the end, so memory stays bounded even when the
+// object store is slower than the writes. FromStore selects the older way
+// (BGSAVE, then stream the newest Pebble snapshot), kept for comparison.
 //
 // Log: records are read from the segment files (format in the persistence
 // package doc), from the segment holding the first wanted record. A record
@@ -39,7 +45,20 @@ type Snapshots struct {
 	Mgr *persistence.Manager
 	// WithLock runs fn with the node lock held.
 	WithLock func(fn func())
-	// Poll is how often to look for the finished snapshot (default 20ms).
+	// Workers is how many goroutines encode values (default half of
+	// GOMAXPROCS, at least 1): the rest of the CPU stays with the node.
+	Workers int
+	// SpillDir is where values delivered early by commands are spilled
+	// when the upload is behind ("" = the system temp directory).
+	SpillDir string
+	// HeldMaxBytes overrides the 256 MiB bound on cloned values waiting to
+	// be encoded (tests).
+	HeldMaxBytes int
+	// FromStore streams the newest Pebble snapshot after a BGSAVE instead
+	// of a live cut.
+	FromStore bool
+	// Poll is how often FromStore looks for the finished snapshot
+	// (default 20ms).
 	Poll time.Duration
 }
 
@@ -47,6 +66,9 @@ var _ backup.SnapshotSource = (*Snapshots)(nil)
 
 // OpenSnapshot implements backup.SnapshotSource.
 func (s *Snapshots) OpenSnapshot(ctx context.Context) (backup.SnapshotReader, error) {
+	if !s.FromStore {
+		return s.openCut(ctx)
+	}
 	var want uint64
 	var startErr error
 	s.WithLock(func() {

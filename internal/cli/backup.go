@@ -82,6 +82,7 @@ func startBackup(n *node.Node, cfg *config.Config, mgr *persistence.Manager, log
 		}
 		a.SetRetention(backup.RetentionPolicy{KeepLast: nb.KeepLast, MaxAge: nb.MaxAge})
 		a.SetShipInterval(nb.LogShipInterval)
+		a.SetMaxBandwidth(nb.MaxBandwidth)
 		return nil
 	})
 	return rt
@@ -143,13 +144,14 @@ func (rt *backupRuntime) newAgent(cfg *config.Config) (*backup.Agent, error) {
 	ident := rt.identity(cfg)
 	return backup.NewAgent(backup.Options{
 		Store: st, Target: cfg.DefaultTarget(), Key: key,
-		Snapshots: &persistsrc.Snapshots{Mgr: rt.mgr, WithLock: n.WithLock},
+		Snapshots: &persistsrc.Snapshots{Mgr: rt.mgr, WithLock: n.WithLock, SpillDir: rt.dir},
 		Log:       logSrc,
 		Identity:  ident,
 		Topology:  rt.topology(cfg, ident),
 		Schedule:  cfg.Backup.Schedule, ShipInterval: cfg.Backup.LogShipInterval,
-		Retention: backup.RetentionPolicy{KeepLast: cfg.Backup.KeepLast, MaxAge: cfg.Backup.MaxAge},
-		Logger:    rt.log.With("component", "backup"),
+		Retention:    backup.RetentionPolicy{KeepLast: cfg.Backup.KeepLast, MaxAge: cfg.Backup.MaxAge},
+		Logger:       rt.log.With("component", "backup"),
+		MaxBandwidth: cfg.Backup.MaxBandwidth,
 	})
 }
 
@@ -278,6 +280,7 @@ func StatusFields(s backup.Status) [][2]string {
 		{"backup_log_objects", strconv.FormatInt(s.ShippedObjects, 10)},
 		{"backup_log_bytes", strconv.FormatInt(s.ShippedBytes, 10)},
 		{"backup_log_gaps", strconv.FormatInt(s.LogGaps, 10)},
+		{"backup_max_bandwidth", strconv.FormatInt(s.MaxBandwidth, 10)},
 	}
 }
 

@@ -1,0 +1,477 @@
+package persistsrc
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/slotvault/slotvault/backup"
+	"github.com/slotvault/slotvault/persistence"
+	"github.com/slotvault/slotvault/rdb"
+	"github.com/slotvault/slotvault/store"
+)
+
+// Tuning of the streamed cut.
+const (
+	// stepKeys is about how many keys one node-lock hold delivers: the
+	// values are only cloned under the lock (a memcpy for strings), so a
+	// step of 2048 1 KiB values holds the lock for well under a millisecond.
+	stepKeys = 2048
+	// heldMaxBytes bounds the values cloned under the lock and not yet
+	// encoded. Commands that touch a pending slot deliver it at once, even
+	// while the upload is behind; under random writes nearly every slot is
+	// delivered that way within seconds, so this is the backup's
+	// copy-on-write memory, the counterpart of what a fork costs Redis.
+	// Past it, such slots are spilled to a local temp file instead — with
+	// I/O under the node lock, which stalls clients if the disk is slow,
+	// so the bound is generous.
+	heldMaxBytes = 256 << 20
+	// freeChunks bounds the arena chunks kept for reuse.
+	freeChunks = 36
+	// sendBatches is how many encoded batches may wait for the uploader.
+	sendBatches = 4
+)
+
+// heldEntry is one key cloned under the node lock, encoded outside it.
+// String values (the bulk of most datasets) are copied into the producer's
+// arena (str) instead of cloned one by one, so a step allocates a few large
+// pointer-free chunks rather than one object per key: far less work for
+// the allocator and the garbage collector, which compete with the node.
+type heldEntry struct {
+	db, slot int
+	key      string
+	expire   int64
+	str      []byte      // a string value's bytes (in the arena), when v is nil
+	v        store.Value // a clone of any other value
+}
+
+// arenaChunk is the allocation unit of arenas.
+const arenaChunk = 1 << 20
+
+// arena hands out byte slices carved from large chunks. Slices stay valid
+// until the arena's chunks are released to its free list (if any).
+type arena struct {
+	buf    []byte
+	chunks [][]byte    // chunks handed out so far (when free is set)
+	free   chan []byte // optional: chunks to reuse, and where release puts them
+}
+
+// alloc returns an n-byte slice with capacity n.
+func (a *arena) alloc(n int) []byte {
+	if n > arenaChunk/4 {
+		return make([]byte, n)
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = nil
+		if a.free != nil {
+			select {
+			case a.buf = <-a.free:
+			default:
+			}
+		}
+		if a.buf == nil {
+			a.buf = make([]byte, 0, arenaChunk)
+		}
+		if a.free != nil {
+			a.chunks = append(a.chunks, a.buf)
+		}
+	}
+	l := len(a.buf)
+	a.buf = a.buf[:l+n]
+	return a.buf[l : l+n : l+n]
+}
+
+// release returns every chunk to the free list; nothing handed out before
+// may be used afterwards.
+func (a *arena) release() {
+	for _, c := range a.chunks {
+		select {
+		case a.free <- c[:0]:
+		default:
+		}
+	}
+	a.chunks, a.buf = a.chunks[:0], nil
+}
+
+func heldSize(key string, v store.Value) int {
+	n := len(key) + 64
+	if s, ok := v.(*store.String); ok {
+		return n + len(s.B)
+	}
+	return n + 256
+}
+
+// encodeValue returns a value's DUMP payload; a string's is appended to
+// dst (which should have room for len+20 bytes). Strings skip the LZF
+// compression the codec applies (the backup stream is zstd-compressed as a
+// whole, so LZF would cost CPU for nothing); other types use the codec.
+func encodeValue(codec persistence.Codec, h *heldEntry, dst []byte) ([]byte, error) {
+	if h.v == nil {
+		return rdb.AppendStringPayload(dst, h.str), nil
+	}
+	return codec.Encode(h.v)
+}
+
+// cutProducer streams a persistence.Cut: it steps the cut under the node
+// lock, encodes the cloned values outside it on a few goroutines and hands
+// batches to the reader. Fields marked "node lock" are touched only by the
+// cut's KeyFunc and under WithLock.
+type cutProducer struct {
+	s       *Snapshots
+	codec   persistence.Codec
+	workers int
+	limit   int // heldMaxBytes unless overridden
+	// payFree recycles the chunks holding encoded batches: the reader
+	// returns a batch's chunks once the consumer moved past it.
+	payFree chan []byte
+
+	held      []heldEntry // node lock
+	heldBytes int         // node lock
+	arena     arena       // node lock: string values of held
+	spill     *spillFile  // node lock; nil until first needed
+	err       error       // node lock: first encode/spill error in KeyFunc
+}
+
+// openCut implements OpenSnapshot by streaming a cut of the live dataset.
+func (s *Snapshots) openCut(ctx context.Context) (backup.SnapshotReader, error) {
+	workers := s.Workers
+	if workers <= 0 {
+		workers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if s.SpillDir != "" {
+		// Left behind by a process that died mid-backup (one backup runs
+		// at a time per node and data directory).
+		old, _ := filepath.Glob(filepath.Join(s.SpillDir, "backup-spill-*.tmp"))
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
+	limit := s.HeldMaxBytes
+	if limit <= 0 {
+		limit = heldMaxBytes
+	}
+	p := &cutProducer{s: s, codec: s.Mgr.Codec(), workers: workers, limit: limit}
+	p.arena.free = make(chan []byte, freeChunks)
+	p.payFree = make(chan []byte, 16*sendBatches)
+	r := &cutReader{ch: make(chan entryBatch, sendBatches), stop: make(chan struct{}), free: p.payFree}
+	var cut *persistence.Cut
+	s.WithLock(func() {
+		r.at = time.Now()
+		cut = s.Mgr.NewCutLocked(p.keyLocked)
+		r.seq, r.dbs = cut.Seq, cut.DBs()
+	})
+	go func() {
+		err := p.run(ctx, cut, r)
+		if p.spill != nil {
+			p.spill.remove()
+			r.spilled = true
+		}
+		r.err = err
+		close(r.ch)
+	}()
+	return r, nil
+}
+
+// keyLocked is the cut's KeyFunc (node lock held, possibly inside a
+// command).
+func (p *cutProducer) keyLocked(db, slot int, key string, e *store.Entry) {
+	if p.err != nil {
+		return
+	}
+	if p.heldBytes < p.limit {
+		h := heldEntry{db: db, slot: slot, key: key, expire: e.Expire}
+		if sv, ok := e.Value.(*store.String); ok {
+			h.str = p.arena.alloc(len(sv.B))
+			copy(h.str, sv.B)
+		} else {
+			h.v = e.Value.Clone()
+		}
+		p.held = append(p.held, h)
+		p.heldBytes += heldSize(key, e.Value)
+		return
+	}
+	// Spill: strings go to the file as they are (a memcpy under the lock;
+	// they are encoded when read back), other values encoded now.
+	var err error
+	if p.spill == nil {
+		p.spill, err = newSpillFile(p.s.SpillDir)
+	}
+	if err == nil {
+		if sv, ok := e.Value.(*store.String); ok {
+			err = p.spill.add(db, slot, key, e.Expire, spillRawString, sv.B)
+		} else {
+			var payload []byte
+			if payload, err = p.codec.Encode(e.Value); err == nil {
+				err = p.spill.add(db, slot, key, e.Expire, spillPayload, payload)
+			}
+		}
+	}
+	if err != nil {
+		p.err = fmt.Errorf("persistsrc: key %q: %w", key, err)
+	}
+}
+
+func (p *cutProducer) run(ctx context.Context, cut *persistence.Cut, r *cutReader) error {
+	var spare []heldEntry
+	for {
+		var more bool
+		var held []heldEntry
+		var heldArena arena
+		var err error
+		p.s.WithLock(func() {
+			more = cut.StepLocked(stepKeys)
+			held, p.held, p.heldBytes = p.held, spare[:0], 0
+			// The next step's strings go to other chunks: held's stay
+			// valid until encoded, then return to the free list.
+			heldArena, p.arena = p.arena, arena{free: p.arena.free}
+			err = p.err
+			if err != nil || !more {
+				// Done or failed: nothing may call keyLocked any more.
+				cut.CloseLocked()
+			}
+			if err == nil && !more && p.spill != nil {
+				err = p.spill.w.Flush()
+			}
+		})
+		// held may be large (commands delivered many slots while the
+		// upload was behind): encode and send it a step's worth at a time.
+		for i := 0; err == nil && i < len(held); i += stepKeys {
+			var batch entryBatch
+			if batch, err = p.encode(held[i:min(i+stepKeys, len(held))]); err == nil {
+				err = r.send(ctx, batch)
+			}
+		}
+		if err != nil {
+			if more {
+				p.s.WithLock(cut.CloseLocked)
+			}
+			return err
+		}
+		clear(held) // drop the clones now
+		heldArena.release()
+		spare = held
+		if !more {
+			break
+		}
+	}
+	if p.spill != nil {
+		return p.spill.replay(func(batch []backup.Entry) error { return r.send(ctx, entryBatch{entries: batch}) })
+	}
+	return nil
+}
+
+// entryBatch is a batch of encoded entries and the arena chunks holding
+// their keys and payloads.
+type entryBatch struct {
+	entries []backup.Entry
+	chunks  [][]byte
+}
+
+// encode turns cloned values into entries on p.workers goroutines.
+func (p *cutProducer) encode(held []heldEntry) (entryBatch, error) {
+	out := make([]backup.Entry, len(held))
+	n := max(1, min(p.workers, (len(held)+63)/64))
+	arenas := make([]arena, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		lo, hi := len(held)*w/n, len(held)*(w+1)/n
+		arenas[w].free = p.payFree
+		if n == 1 {
+			errs[0] = p.encodeRange(held, out, &arenas[0])
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = p.encodeRange(held[lo:hi], out[lo:hi], &arenas[w])
+		}()
+	}
+	wg.Wait()
+	b := entryBatch{entries: out}
+	for i := range arenas {
+		b.chunks = append(b.chunks, arenas[i].chunks...)
+	}
+	return b, errors.Join(errs...)
+}
+
+func (p *cutProducer) encodeRange(held []heldEntry, out []backup.Entry, a *arena) error {
+	for i := range held {
+		h := &held[i]
+		var dst []byte
+		if h.v == nil {
+			// type byte, up to 9 length bytes, version, CRC64
+			dst = a.alloc(len(h.str) + 20)[:0]
+		}
+		payload, err := encodeValue(p.codec, h, dst)
+		if err != nil {
+			return fmt.Errorf("persistsrc: encode key %q: %w", h.key, err)
+		}
+		key := a.alloc(len(h.key))
+		copy(key, h.key)
+		out[i] = backup.Entry{DB: h.db, Slot: h.slot, Key: key, Expire: h.expire, Value: payload}
+	}
+	return nil
+}
+
+// cutReader is the backup.SnapshotReader side of a streamed cut.
+type cutReader struct {
+	seq uint64
+	at  time.Time
+	dbs int
+	ch  chan entryBatch
+	cur []backup.Entry
+	// done holds the chunks of the batch being read; they go back to free
+	// when the next batch is taken (Next's slices are valid until the
+	// following call).
+	done [][]byte
+	free chan []byte
+	err  error // set before ch is closed
+	// spilled reports (after ch is closed) that the spill file was used.
+	spilled bool
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func (r *cutReader) send(ctx context.Context, batch entryBatch) error {
+	select {
+	case r.ch <- batch:
+		return nil
+	case <-r.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *cutReader) Seq() uint64     { return r.seq }
+func (r *cutReader) Time() time.Time { return r.at }
+func (r *cutReader) DBs() int        { return r.dbs }
+
+func (r *cutReader) Next() (backup.Entry, error) {
+	for len(r.cur) == 0 {
+		for _, c := range r.done {
+			select {
+			case r.free <- c[:0]:
+			default:
+			}
+		}
+		r.done = r.done[:0]
+		b, ok := <-r.ch
+		if !ok {
+			if r.err != nil {
+				return backup.Entry{}, r.err
+			}
+			return backup.Entry{}, io.EOF
+		}
+		r.cur, r.done = b.entries, append(r.done, b.chunks...)
+	}
+	e := r.cur[0]
+	r.cur = r.cur[1:]
+	return e, nil
+}
+
+func (r *cutReader) Close() error {
+	r.once.Do(func() {
+		close(r.stop)
+		for range r.ch {
+		}
+	})
+	return nil
+}
+
+// spillFile holds entries delivered while the held buffer was full:
+// db(2) slot(2) expire(8) keylen(4) kind(1) key vallen(4) value, little
+// endian; kind says whether value is a string's bytes or a DUMP payload.
+// It lives only for one backup and is removed afterwards.
+type spillFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func newSpillFile(dir string) (*spillFile, error) {
+	f, err := os.CreateTemp(dir, "backup-spill-*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &spillFile{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// Spilled value kinds.
+const (
+	spillRawString = 'S'
+	spillPayload   = 'P'
+)
+
+func (s *spillFile) add(db, slot int, key string, expire int64, kind byte, payload []byte) error {
+	var h [17]byte
+	h[16] = kind
+	binary.LittleEndian.PutUint16(h[0:], uint16(db))
+	binary.LittleEndian.PutUint16(h[2:], uint16(slot))
+	binary.LittleEndian.PutUint64(h[4:], uint64(expire))
+	binary.LittleEndian.PutUint32(h[12:], uint32(len(key)))
+	s.w.Write(h[:])
+	s.w.WriteString(key)
+	var l [4]byte
+	binary.LittleEndian.PutUint32(l[:], uint32(len(payload)))
+	s.w.Write(l[:])
+	_, err := s.w.Write(payload)
+	return err
+}
+
+// replay reads the spilled entries back in batches.
+func (s *spillFile) replay(fn func([]backup.Entry) error) error {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(s.f, 1<<20)
+	var batch []backup.Entry
+	for {
+		var h [17]byte
+		if _, err := io.ReadFull(br, h[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("persistsrc: read spill file: %w", err)
+		}
+		key := make([]byte, binary.LittleEndian.Uint32(h[12:]))
+		var l [4]byte
+		if _, err := io.ReadFull(br, key); err != nil {
+			return fmt.Errorf("persistsrc: read spill file: %w", err)
+		}
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return fmt.Errorf("persistsrc: read spill file: %w", err)
+		}
+		val := make([]byte, binary.LittleEndian.Uint32(l[:]))
+		if _, err := io.ReadFull(br, val); err != nil {
+			return fmt.Errorf("persistsrc: read spill file: %w", err)
+		}
+		if h[16] == spillRawString {
+			val = rdb.AppendStringPayload(make([]byte, 0, len(val)+20), val)
+		}
+		batch = append(batch, backup.Entry{DB: int(binary.LittleEndian.Uint16(h[0:])), Slot: int(binary.LittleEndian.Uint16(h[2:])),
+			Expire: int64(binary.LittleEndian.Uint64(h[4:])), Key: key, Value: val})
+		if len(batch) == stepKeys {
+			if err := fn(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		return fn(batch)
+	}
+	return nil
+}
+
+func (s *spillFile) remove() {
+	s.f.Close()
+	os.Remove(s.f.Name())
+}
