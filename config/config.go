@@ -150,6 +150,13 @@ type Config struct {
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
 	Extra map[string]string
+
+	// Users are the config file's `user` lines (directives_acl.go), checked
+	// and applied by the node, which knows the commands they name.
+	Users []UserLine
+	// ClusterBusSecretFile names the file holding the cluster bus shared
+	// secret ("" = bus unauthenticated); see docs/security.md.
+	ClusterBusSecretFile string
 }
 
 // Default returns Redis 7.0's defaults.
@@ -290,6 +297,23 @@ func (c *Config) parseText(file, text string) error {
 			return &LineError{File: file, Line: i + 1, Text: line, Reason: "Unbalanced quotes in configuration line"}
 		}
 		if len(args) == 0 {
+			continue
+		}
+		if strings.EqualFold(args[0], "user") {
+			// Not a CONFIG parameter in Redis: kept aside with its origin.
+			if len(args) < 2 {
+				return &LineError{File: file, Line: i + 1, Text: line, Reason: "wrong number of arguments"}
+			}
+			c.Users = append(c.Users, UserLine{File: file, Line: i + 1, Args: args[1:]})
+			continue
+		}
+		if strings.EqualFold(args[0], "cluster-bus-secret-file") {
+			// slotvault's own and immutable: kept out of CONFIG GET *, whose
+			// names must match Redis's (directives_acl.go).
+			if len(args) != 2 {
+				return &LineError{File: file, Line: i + 1, Text: line, Reason: "wrong number of arguments"}
+			}
+			c.ClusterBusSecretFile = args[1]
 			continue
 		}
 		if err := c.apply(strings.ToLower(args[0]), args[1:], true); err != nil {
@@ -465,6 +489,7 @@ func (c *Config) Validate() error {
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")
 	}
+	errs = append(errs, c.validateSecurity()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadConfig, strings.Join(errs, "; "))
 	}

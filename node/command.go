@@ -159,5 +159,6 @@ func buildCommandTable() commandTable {
 	addClusterModeCommands(t)
 	t.add(append(migrateCommands(), functionCommands()...)...)
 	t.add(replCommands()...)
+	t.add(aclCommands()...)
 	return t
 }

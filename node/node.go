@@ -99,6 +99,8 @@ type Node struct {
 	migrate migrateSockets
 	// repl is the replication state (repl.go), guarded by mu.
 	repl replState
+	// acl holds the users and the ACL LOG (acl.go), guarded by mu.
+	acl aclState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
@@ -153,6 +155,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.pubsub.init()
 	n.slowlog.init()
+	if err := n.initACL(); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -360,14 +365,17 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	}
 	cc.guard.cl = cl
 	n.mu.Lock()
-	cl.Authenticated = n.cfg.RequirePass == ""
+	cl.Authenticated = n.acl.defaultOpen
+	cl.aclUser = n.defaultUserLocked()
 	if len(n.clients) >= n.cfg.MaxClients {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
 		conn.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
 		return false
 	}
-	if n.cfg.ProtectedMode && n.cfg.RequirePass == "" && !isLoopback(conn.NetConn().RemoteAddr()) && isDefaultBind(n.cfg.Bind) {
+	// Redis 7.0 protects whatever the bind addresses: only a default user
+	// without password matters (clientAcceptHandler).
+	if n.cfg.ProtectedMode && n.defaultUserLocked().NoPass && !isLoopback(conn.NetConn().RemoteAddr()) {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
 		conn.NetConn().Write([]byte(protectedModeMsg))
@@ -384,18 +392,6 @@ const protectedModeMsg = "-DENIED Redis is running in protected mode because pro
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
-}
-
-func isDefaultBind(b []string) bool {
-	if len(b) == 0 {
-		return true
-	}
-	for _, x := range b {
-		if x != "*" && x != "-::*" {
-			return false
-		}
-	}
-	return true
 }
 
 func (n *Node) onClosed(conn redcon.Conn, err error) {
