@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -31,6 +32,9 @@ type link struct {
 	queued    atomic.Int64 // bytes queued, for CLUSTER LINKS
 	done      chan struct{}
 	closeOnce sync.Once
+	// auth is set on links of an authenticated bus (busauth.go) before
+	// the reader and writer start.
+	auth *linkAuth
 }
 
 const sendQueueLen = 4096
@@ -77,7 +81,13 @@ func (l *link) writer(conn net.Conn) {
 			return
 		case f := <-l.sendq:
 			l.queued.Add(-int64(len(f)))
-			if _, err := w.Write(f); err != nil {
+			var err error
+			if l.auth != nil {
+				err = l.auth.sealFrame(w, f)
+			} else {
+				_, err = w.Write(f)
+			}
+			if err != nil {
 				l.close()
 				return
 			}
@@ -96,8 +106,17 @@ func (l *link) reader(conn net.Conn) {
 	defer l.c.wg.Done()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
-		m, err := readMessage(r)
+		var m *message
+		var err error
+		if l.auth != nil {
+			m, err = l.auth.readMessage(r)
+		} else {
+			m, err = readMessage(r)
+		}
 		if err != nil {
+			if errors.Is(err, errBadFrameMAC) || errors.Is(err, errBadVersion) {
+				l.c.log.Warn("cluster bus: frame failed authentication, link dropped", "remote", conn.RemoteAddr().String(), "err", err)
+			}
 			l.c.mu.Lock()
 			l.c.freeLinkLocked(l)
 			l.c.mu.Unlock()
@@ -197,13 +216,40 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
+		if c.cfg.Secret != nil {
+			// The handshake runs on its own goroutine so a slow or silent
+			// peer does not hold up other connections.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				a, err := authenticate(conn, c.cfg.Secret, false)
+				if err != nil {
+					c.log.Warn("cluster bus: peer failed authentication, connection dropped", "remote", conn.RemoteAddr().String(), "err", err)
+					conn.Close()
+					return
+				}
+				c.startInbound(conn, a)
+			}()
+			continue
+		}
+		if !c.startInbound(conn, nil) {
+			return
+		}
+	}
+}
+
+// startInbound registers an accepted connection as an inbound link and
+// starts its goroutines; it returns false when the cluster is closing.
+func (c *Cluster) startInbound(conn net.Conn, auth *linkAuth) bool {
+	{
 		l := newLink(c, nil, false)
+		l.auth = auth
 		c.mu.Lock()
 		select {
 		case <-c.closed:
 			c.mu.Unlock()
 			conn.Close()
-			return
+			return false
 		default:
 		}
 		l.conn = conn
@@ -213,6 +259,7 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 		go l.reader(conn)
 		c.mu.Unlock()
 	}
+	return true
 }
 
 // connectLocked starts an outbound link to n. The first frame is a MEET
@@ -235,6 +282,14 @@ func (c *Cluster) connectLocked(n *Node) {
 	go func() {
 		defer c.wg.Done()
 		conn, err := net.DialTimeout("tcp", addr, timeout)
+		var auth *linkAuth
+		if err == nil && c.cfg.Secret != nil {
+			if auth, err = authenticate(conn, c.cfg.Secret, true); err != nil {
+				c.log.Warn("cluster bus: peer failed authentication, connection dropped", "remote", addr, "err", err)
+				conn.Close()
+				conn = nil
+			}
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		closed := false
@@ -259,6 +314,7 @@ func (c *Cluster) connectLocked(n *Node) {
 			tc.SetKeepAlive(true)
 		}
 		l.conn = conn
+		l.auth = auth
 		l.ctime = nowMs()
 		c.wg.Add(2)
 		go l.writer(conn)

@@ -175,6 +175,9 @@ type Config struct {
 	AnnounceBusPort int
 	Logger          *slog.Logger
 	Host            Host
+	// Secret, when set, authenticates the cluster bus (busauth.go): peers
+	// must know it to connect or be connected to.
+	Secret []byte
 }
 
 // Cluster is this node's view of the cluster and its bus endpoint. Its

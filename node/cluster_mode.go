@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/cluster"
+	"github.com/slotvault/slotvault/config"
 )
 
 // Cluster mode: when cluster-enabled is yes the node owns a
@@ -59,6 +60,13 @@ func (n *Node) startCluster() error {
 		v, _ := strconv.Atoi(n.cfg.Extra[name])
 		return v
 	}
+	var secret []byte
+	if f := n.cfg.ClusterBusSecretFile; f != "" {
+		var err error
+		if secret, err = config.ReadBusSecret(f); err != nil {
+			return err
+		}
+	}
 	c, err := cluster.Open(cluster.Config{
 		ConfigFile:      path,
 		Port:            n.cfg.Port,
@@ -69,6 +77,7 @@ func (n *Node) startCluster() error {
 		AnnounceBusPort: extraInt("cluster-announce-bus-port"),
 		Logger:          n.log.With("part", "cluster"),
 		Host:            clusterHost{n},
+		Secret:          secret,
 	}, n.clusterSettingsLocked())
 	if err != nil {
 		return err
