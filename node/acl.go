@@ -108,15 +108,25 @@ func definesDefault(lines []acl.UserLine) bool {
 }
 
 func readACLFile(path string) ([]acl.UserLine, error) {
-	data, err := os.ReadFile(path)
+	lines, errs, err := parseACLFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading ACL file %s: %v", path, err)
+		return nil, err
 	}
-	lines, errs := acl.ParseFile(path, string(data), config.SplitArgs)
 	if errs != nil {
 		return nil, errors.Join(errs...)
 	}
 	return lines, nil
+}
+
+// parseACLFile reads an ACL file: its well-formed lines and the problems
+// of the others (err is for the file itself).
+func parseACLFile(path string) ([]acl.UserLine, []error, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading ACL file %s: %v", path, err)
+	}
+	lines, errs := acl.ParseFile(path, string(data), config.SplitArgs)
+	return lines, errs, nil
 }
 
 // aclSpecs describes the command table to the ACL catalog.

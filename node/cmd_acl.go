@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -290,12 +291,15 @@ func cmdACLLoad(c *Ctx) {
 		c.Error(errNoACLFile)
 		return
 	}
-	lines, err := readACLFile(path)
+	// Every problem of the file is reported, as Redis does.
+	lines, perrs, err := parseACLFile(path)
 	var loaded *acl.Registry
 	if err == nil {
 		var errs []error
 		loaded, errs = acl.Load(n.acl.reg.Catalog(), n.acl.reg.PubsubDefaultAll, lines)
-		err = errors.Join(errs...)
+		all := append(errs, perrs...)
+		sort.Slice(all, func(i, j int) bool { return aclErrLine(all[i]) < aclErrLine(all[j]) })
+		err = errors.Join(all...)
 	}
 	if err != nil {
 		c.Error("ERR " + strings.ReplaceAll(err.Error(), "\n", " "))
@@ -308,6 +312,14 @@ func cmdACLLoad(c *Ctx) {
 	n.killUserClientsLocked(c.Cl, old...)
 	n.syncDefaultOpenLocked()
 	c.R.OK()
+}
+
+func aclErrLine(err error) int {
+	var le *acl.LineError
+	if errors.As(err, &le) {
+		return le.Line
+	}
+	return 0
 }
 
 func cmdACLSave(c *Ctx) {
