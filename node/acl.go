@@ -387,3 +387,27 @@ func (n *Node) saveACLFileLocked(path string) error {
 	}
 	return nil
 }
+
+// aclRecheckInExecLocked checks a queued command again when EXEC runs it,
+// as Redis 7.0 does, in case the user's rules changed after queueing. It
+// reports whether the command was refused (the error is written to r).
+func (n *Node) aclRecheckInExecLocked(cl *Client, cmd, sub *Command, args [][]byte, r *Reply) bool {
+	u := cl.aclUser
+	if u == nil || u.Full {
+		return false
+	}
+	d := n.aclCheckLocked(u, cmd, sub, args)
+	if d == nil {
+		return false
+	}
+	n.aclDenyLocked(cl, d)
+	reason := "no permission to execute the command or subcommand"
+	switch d.reason {
+	case "key":
+		reason = "no permission to touch the specified keys"
+	case "channel":
+		reason = "no permission to access one of the channels used as arguments"
+	}
+	r.Error("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + reason)
+	return true
+}

@@ -21,7 +21,7 @@ ACL LIST
 ACL GETUSER alice
 ACL SETUSER alice on >p1 +@hash -hset ~k* %R~r* %W~w* &ch*
 ACL GETUSER alice
-ACL SETUSER alice +config|get
+ACL SETUSER alice +hset +config|get
 ACL LIST
 ACL GETUSER alice
 ACL SETUSER alice +@all -set
@@ -321,4 +321,92 @@ ACL SETUSER u2 on >p +@all ~* &*
 			t.Errorf("connection of a killed/deleted user still answers")
 		}
 	}
+}
+
+// TestDiffACLChangesWhileQueued: rules changed between MULTI and EXEC are
+// applied at EXEC.
+func TestDiffACLChangesWhileQueued(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`ACL SETUSER u on >p ~* &* +@all`)
+	r, s := aclConns(t, d)
+	sameReplies(t, r, s, `
+AUTH u p
+MULTI
+SET k v
+GET k
+PING
+`)
+	d.Run(`ACL SETUSER u -get`)
+	sameReplies(t, r, s, `
+EXEC
+GET k
+MULTI
+GET k
+SET k2 v
+PUBLISH ch x
+`)
+	d.Run(`ACL SETUSER u resetkeys ~k resetchannels`)
+	sameReplies(t, r, s, `
+EXEC
+`)
+	d.Run(`? ACL LOG 1`)
+}
+
+// TestDiffACLPubsubRevoked: removing a channel from a user disconnects its
+// subscribers to that channel; other clients of the user stay.
+func TestDiffACLPubsubRevoked(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`ACL SETUSER u on >p ~* resetchannels &news* +@all`)
+	r, s := aclConns(t, d)
+	r2, s2 := aclConns(t, d)
+	sameReplies(t, r, s, `
+AUTH u p
+SUBSCRIBE news1
+`)
+	sameReplies(t, r2, s2, `
+AUTH u p
+PSUBSCRIBE news*
+PSUBSCRIBE news1
+PSUBSCRIBE n*
+`)
+	d.Run(`
+ACL SETUSER u resetchannels &news1
+PUBLISH news1 x
+`)
+	for _, c := range []*resp.Conn{r2, s2} {
+		if _, err := c.Do("PING"); err == nil {
+			t.Errorf("pattern subscriber kept after its pattern was revoked")
+		}
+	}
+	sameReplies(t, r, s, `
+PING
+`)
+}
+
+func TestDiffACLHelloAndClientList(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`ACL SETUSER u on >p ~* &* +@all`)
+	r, s := aclConns(t, d)
+	sameReplies(t, r, s, `
+HELLO 2 AUTH u bad
+HELLO 2 AUTH nouser p
+ACL WHOAMI
+AUTH u p
+ACL WHOAMI
+AUTH default nopass-any
+ACL WHOAMI
+RESET
+ACL WHOAMI
+`)
+	d.Run(`
+ACL SETUSER default >pw
+`)
+	r2, s2 := aclConns(t, d)
+	sameReplies(t, r2, s2, `
+PING
+HELLO 3
+AUTH pw
+ACL WHOAMI
+ACL SETUSER default nopass
+`)
 }
