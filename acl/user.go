@@ -380,7 +380,11 @@ func (u *User) commandRule(op string) error {
 		return nil
 	}
 	// A first argument of a plain command (+select|0): allowed only with
-	// that argument. Redis keeps this for compatibility and so do we.
+	// that argument. Redis keeps this for compatibility and so do we. On
+	// an allowed command it changes nothing (and is not described).
+	if u.bit(c.ID) {
+		return nil
+	}
 	if u.firstArgs == nil {
 		u.firstArgs = map[int][]string{}
 	}

@@ -266,7 +266,16 @@ ACL WHOAMI
 ? ACL LOG 1
 ACL LOG RESET
 ACL LOG
+INFO errorstats
 `)
+	rv, _ = d.Redis.Do("INFO", "commandstats")
+	sv, _ = d.SV.Do("INFO", "commandstats")
+	for _, c := range []string{"cmdstat_flushall:", "cmdstat_get:", "cmdstat_set:", "cmdstat_config|set:"} {
+		rl, sl := statLine(rv.Str, c), statLine(sv.Str, c)
+		if rl != sl || rl == "" {
+			t.Errorf("commandstats %s\n  redis:     %s\n  slotvault: %s", c, rl, sl)
+		}
+	}
 }
 
 func TestDiffACLRequirePassAndDefault(t *testing.T) {
@@ -409,4 +418,20 @@ AUTH pw
 ACL WHOAMI
 ACL SETUSER default nopass
 `)
+}
+
+// statLine returns a commandstats line without its timing fields.
+func statLine(info, prefix string) string {
+	for _, l := range strings.Split(info, "\r\n") {
+		if strings.HasPrefix(l, prefix) {
+			var keep []string
+			for _, f := range strings.Split(l[len(prefix):], ",") {
+				if strings.HasPrefix(f, "calls=") || strings.HasPrefix(f, "rejected_calls=") || strings.HasPrefix(f, "failed_calls=") {
+					keep = append(keep, f)
+				}
+			}
+			return strings.Join(keep, ",")
+		}
+	}
+	return ""
 }

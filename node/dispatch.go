@@ -119,6 +119,7 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 	if u := cl.aclUser; u != nil && !u.Full {
 		if d := n.aclCheckLocked(u, cmd, sub, args); d != nil {
 			msg := n.aclDenyLocked(cl, d)
+			sub.rejected++
 			n.mu.Unlock()
 			n.rejectInMulti(cl)
 			r.Error(msg)
