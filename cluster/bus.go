@@ -224,7 +224,7 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 				defer c.wg.Done()
 				a, err := authenticate(conn, c.cfg.Secret, false)
 				if err != nil {
-					c.log.Warn("cluster bus: peer failed authentication, connection dropped", "remote", conn.RemoteAddr().String(), "err", err)
+					c.authFailed(conn.RemoteAddr().String(), err)
 					conn.Close()
 					return
 				}
@@ -285,7 +285,7 @@ func (c *Cluster) connectLocked(n *Node) {
 		var auth *linkAuth
 		if err == nil && c.cfg.Secret != nil {
 			if auth, err = authenticate(conn, c.cfg.Secret, true); err != nil {
-				c.log.Warn("cluster bus: peer failed authentication, connection dropped", "remote", addr, "err", err)
+				c.authFailed(addr, err)
 				conn.Close()
 				conn = nil
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -51,6 +52,38 @@ var (
 	errAuthFailed  = errors.New("cluster: bus: peer failed authentication")
 	errBadFrameMAC = errors.New("cluster: bus: frame authentication failed")
 )
+
+// authWarnEvery limits the authentication warnings logged per remote
+// host: the cron reconnects to known nodes ten times a second.
+const authWarnEvery = 10 * time.Second
+
+// authWarnings remembers when a warning was last logged per remote host.
+type authWarnings struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// authFailed logs a peer that failed the handshake: a warning with its
+// address, at most once per authWarnEvery per host.
+func (c *Cluster) authFailed(remote string, err error) {
+	host, _, splitErr := net.SplitHostPort(remote)
+	if splitErr != nil {
+		host = remote
+	}
+	w := &c.authWarn
+	now := time.Now()
+	w.mu.Lock()
+	if w.last == nil {
+		w.last = map[string]time.Time{}
+	}
+	if t, ok := w.last[host]; ok && now.Sub(t) < authWarnEvery {
+		w.mu.Unlock()
+		return
+	}
+	w.last[host] = now
+	w.mu.Unlock()
+	c.log.Warn("cluster bus: peer failed authentication, connection dropped", "remote", remote, "err", err)
+}
 
 // linkAuth holds an authenticated link's per-direction keys and counters.
 // sendSeq is used by the writer goroutine only, recvSeq by the reader.

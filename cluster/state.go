@@ -205,6 +205,7 @@ type Cluster struct {
 	amongMinority     bool
 	amongMinorityTime int64
 	blacklist         map[string]int64 // forgotten node id -> expiry ms
+	authWarn          authWarnings     // busauth.go
 
 	statsSent [msgTypeCount]int64
 	statsRecv [msgTypeCount]int64
