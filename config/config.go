@@ -313,7 +313,11 @@ func (c *Config) parseText(file, text string) error {
 			if len(args) != 2 {
 				return &LineError{File: file, Line: i + 1, Text: line, Reason: "wrong number of arguments"}
 			}
+			// Absolute: the server changes into dir after loading.
 			c.ClusterBusSecretFile = args[1]
+			if abs, err := filepath.Abs(args[1]); err == nil {
+				c.ClusterBusSecretFile = abs
+			}
 			continue
 		}
 		if err := c.apply(strings.ToLower(args[0]), args[1:], true); err != nil {

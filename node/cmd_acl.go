@@ -19,7 +19,7 @@ func aclCommands() []*Command {
 		return &Command{Arity: arity, Flags: f, Summary: summary, Since: since, Group: "server", Handler: h}
 	}
 	return []*Command{{Name: "acl", Arity: -2,
-		Summary: "A container for Access List Control commands", Since: "6.0.0", Group: "server",
+		Summary: "A container for Access List Control commands ", Since: "6.0.0", Group: "server",
 		Handler: unknownSubcommand,
 		Subcommands: map[string]*Command{
 			"setuser": sub(-3, admin, "Modify or create the rules for a specific ACL user", "6.0.0", cmdACLSetUser),

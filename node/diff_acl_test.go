@@ -109,6 +109,8 @@ ACL HELP x
 func TestDiffACLCatGenpassLog(t *testing.T) {
 	d := testutil.NewDiff(t)
 	d.Run(`
+COMMAND INFO acl|setuser acl|getuser acl|deluser acl|list acl|users acl|whoami acl|cat acl|genpass acl|log acl|dryrun acl|load acl|save acl|help
+COMMAND INFO auth hello
 ACL CAT
 ACL CAT nope
 ACL CAT read write
