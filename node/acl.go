@@ -211,37 +211,52 @@ func (n *Node) aclCheckLocked(u *acl.User, top, sub *Command, args [][]byte) *ac
 	return nil
 }
 
-// aclKeyNeeds approximates Redis's key-spec flags: whether the k-th key
-// of a command is read, written, or both. Redis derives this from each
-// command's key specs; slotvault's table has only the write flag, so the
-// commands whose keys differ from "read for read-only commands, write for
-// write commands" are listed here.
+// keyNeed is the access a key specification requires under ACL rules.
+type keyNeed uint8
+
+const (
+	keyAny keyNeed = iota // any pattern matching the key
+	keyR                  // a pattern with read permission
+	keyW                  // a pattern with write permission
+	keyRW                 // both
+)
+
+// aclKeyNeeds says whether the k-th key of a command needs read and/or
+// write permission. Redis derives this from each command's key
+// specifications; slotvault carries them as data (acl_keyspecs.go, one
+// entry per specification, the k-th key taking the k-th specification and
+// the last one covering the rest), with Redis's variable cases (SET ... GET,
+// SORT ... STORE, BITFIELD with only GET) decided here.
 func aclKeyNeeds(cmd *Command, args [][]byte, k int) (read, write bool) {
-	if cmd.Flags&FlagWrite == 0 {
-		return true, false
-	}
 	switch cmd.Name {
-	case "incr", "incrby", "decr", "decrby", "incrbyfloat", "getset", "getdel", "getex",
-		"lpop", "rpop", "blpop", "brpop", "lmpop", "blmpop", "spop", "zpopmin", "zpopmax",
-		"bzpopmin", "bzpopmax", "zmpop", "bzmpop", "bitfield", "migrate":
-		return true, true
 	case "set":
 		for _, a := range args[3:] {
 			if strings.EqualFold(string(a), "get") {
 				return true, true
 			}
 		}
-	case "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore",
-		"zrangestore", "bitop", "geosearchstore":
-		return k != 0, k == 0
-	case "pfmerge":
-		return true, k == 0
-	case "copy", "sort":
+		return false, true
+	case "sort":
 		return k == 0, k != 0
-	case "lmove", "blmove", "rpoplpush", "brpoplpush":
-		return k == 0, true
+	case "bitfield":
+		// Only GET operations: a read (Redis's bitfieldGetKeys).
+		for _, a := range args[2:] {
+			if strings.EqualFold(string(a), "set") || strings.EqualFold(string(a), "incrby") {
+				return true, true
+			}
+		}
+		return true, false
 	}
-	return false, true
+	needs := redisKeyNeeds[cmd.Name]
+	if len(needs) == 0 {
+		// Not in Redis 7.0's table (slotvault's own commands).
+		if cmd.Flags&FlagWrite != 0 {
+			return false, true
+		}
+		return true, false
+	}
+	n := needs[min(k, len(needs)-1)]
+	return n == keyR || n == keyRW, n == keyW || n == keyRW
 }
 
 // aclDenyLocked records a refused command in the ACL LOG and returns the
