@@ -193,7 +193,7 @@ func TestLoadAndSave(t *testing.T) {
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	r, errs := Load(cat, false, lines)
+	r, errs := Load(cat, false, true, lines)
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -201,9 +201,9 @@ func TestLoadAndSave(t *testing.T) {
 	if !strings.Contains(saved, "user a on #") || !strings.Contains(saved, "user default on nopass sanitize-payload ~* &* +@all -@keyspace\n") {
 		t.Errorf("saved:\n%s", saved)
 	}
-	_, errs = Load(cat, false, []UserLine{{File: "f", Line: 1, Args: []string{"a"}}, {File: "f", Line: 2, Args: []string{"a", "+nosuch"}}, {File: "f", Line: 3, Args: []string{"b", "+nosuch"}}})
-	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "f:2: Duplicate user 'a' found") ||
-		errs[1].Error() != "f:3: Error in user declaration '+nosuch': Unknown command or category name in ACL" {
+	_, errs = Load(cat, false, true, []UserLine{{File: "f", Line: 1, Args: []string{"a"}}, {File: "f", Line: 2, Args: []string{"a", "+nosuch"}}, {File: "f", Line: 3, Args: []string{"b", "+nosuch"}}})
+	if len(errs) != 2 || errs[0].Error() != "WARNING: Duplicate user 'a' found on line 2" ||
+		errs[1].Error() != "f:3: Error in applying operation '+nosuch': Unknown command or category name in ACL" {
 		t.Errorf("errors: %v", errs)
 	}
 	// Replace keeps the default user object (clients hold it).

@@ -293,12 +293,22 @@ func (r *Registry) countCategory(u *User, b uint64) (on, off int) {
 // LineError is a problem at one line of an ACL file or of the config
 // file's user lines.
 type LineError struct {
-	File string
+	File string // "" when Msg names the line itself
 	Line int
 	Msg  string
+	// Bare: "file:line msg" rather than "file:line: msg" (Redis's texts).
+	Bare bool
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+func (e *LineError) Error() string {
+	switch {
+	case e.File == "":
+		return e.Msg
+	case e.Bare:
+		return fmt.Sprintf("%s:%d %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
 
 // UserLine is one "user <name> <rules...>" definition with its origin.
 type UserLine struct {
@@ -307,23 +317,28 @@ type UserLine struct {
 	Args []string // without the leading "user"
 }
 
-// Load builds a registry from user definitions (an ACL file's lines, or
-// the config file's user directives). Every problem is reported; the
-// result is nil when there is any. A definition of "default" replaces the
-// default user's rules (it starts from reset, as Redis does).
-func Load(cat *Catalog, pubsubDefaultAll bool, lines []UserLine) (*Registry, []error) {
+// Load builds a registry from user definitions: an ACL file's lines
+// (aclFile) or the config file's user directives, whose error texts differ
+// in Redis. Every problem is reported; the result is nil when there is
+// any. A definition of "default" replaces the default user's rules (it
+// starts from reset, as Redis does).
+func Load(cat *Catalog, pubsubDefaultAll, aclFile bool, lines []UserLine) (*Registry, []error) {
 	r := NewRegistry(cat)
 	r.PubsubDefaultAll = pubsubDefaultAll
 	seen := map[string]bool{}
 	var errs []error
 	for _, l := range lines {
 		if len(l.Args) < 1 {
-			errs = append(errs, &LineError{l.File, l.Line, "line should start with user keyword"})
+			errs = append(errs, &LineError{File: l.File, Line: l.Line, Msg: "should start with user keyword followed by the username", Bare: true})
 			continue
 		}
 		name := l.Args[0]
 		if seen[name] {
-			errs = append(errs, &LineError{l.File, l.Line, fmt.Sprintf("Duplicate user '%s' found", name)})
+			if aclFile {
+				errs = append(errs, &LineError{Line: l.Line, Msg: fmt.Sprintf("WARNING: Duplicate user '%s' found on line %d", name, l.Line)})
+			} else {
+				errs = append(errs, &LineError{File: l.File, Line: l.Line, Msg: "Duplicate user found. A user can only be defined once in config files"})
+			}
 			continue
 		}
 		seen[name] = true
@@ -335,9 +350,13 @@ func Load(cat *Catalog, pubsubDefaultAll bool, lines []UserLine) (*Registry, []e
 			var re *RuleError
 			msg := err.Error()
 			if errors.As(err, &re) {
-				msg = fmt.Sprintf("Error in user declaration '%s': %s", re.Rule, re.Err)
+				if aclFile {
+					msg = fmt.Sprintf("Error in applying operation '%s': %s", re.Rule, re.Err)
+				} else {
+					msg = fmt.Sprintf("Error in user declaration '%s': %s", re.Rule, re.Err)
+				}
 			}
-			errs = append(errs, &LineError{l.File, l.Line, msg})
+			errs = append(errs, &LineError{File: l.File, Line: l.Line, Msg: msg})
 		}
 	}
 	if errs != nil {
@@ -358,11 +377,11 @@ func ParseFile(file, text string, split func(string) ([]string, error)) ([]UserL
 		}
 		args, err := split(line)
 		if err != nil {
-			errs = append(errs, &LineError{file, i + 1, "unbalanced quotes in acl line"})
+			errs = append(errs, &LineError{File: file, Line: i + 1, Msg: "unbalanced quotes in acl line"})
 			continue
 		}
 		if len(args) < 2 || args[0] != "user" {
-			errs = append(errs, &LineError{file, i + 1, "line should start with user keyword"})
+			errs = append(errs, &LineError{File: file, Line: i + 1, Msg: "should start with user keyword followed by the username", Bare: true})
 			continue
 		}
 		out = append(out, UserLine{File: file, Line: i + 1, Args: args[1:]})

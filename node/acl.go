@@ -73,7 +73,7 @@ func (n *Node) initACL() error {
 		}
 	}
 	if len(lines) > 0 {
-		loaded, errs := acl.Load(cat, pubAll, lines)
+		loaded, errs := acl.Load(cat, pubAll, n.cfg.Extra["aclfile"] != "", lines)
 		if errs != nil {
 			return fmt.Errorf("%w: %w", errACLConfig, errors.Join(errs...))
 		}

@@ -296,10 +296,17 @@ func cmdACLLoad(c *Ctx) {
 	var loaded *acl.Registry
 	if err == nil {
 		var errs []error
-		loaded, errs = acl.Load(n.acl.reg.Catalog(), n.acl.reg.PubsubDefaultAll, lines)
+		loaded, errs = acl.Load(n.acl.reg.Catalog(), n.acl.reg.PubsubDefaultAll, true, lines)
 		all := append(errs, perrs...)
-		sort.Slice(all, func(i, j int) bool { return aclErrLine(all[i]) < aclErrLine(all[j]) })
-		err = errors.Join(all...)
+		if len(all) > 0 {
+			sort.SliceStable(all, func(i, j int) bool { return aclErrLine(all[i]) < aclErrLine(all[j]) })
+			msgs := make([]string, len(all))
+			for i, e := range all {
+				msgs[i] = e.Error()
+			}
+			c.Error("ERR " + strings.Join(msgs, ". ") + ". WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
+			return
+		}
 	}
 	if err != nil {
 		c.Error("ERR " + strings.ReplaceAll(err.Error(), "\n", " "))
