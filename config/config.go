@@ -154,6 +154,9 @@ type Config struct {
 	// Users are the config file's `user` lines (directives_acl.go), checked
 	// and applied by the node, which knows the commands they name.
 	Users []UserLine
+	// ACLUsers are the current users as "user <name> <rules>" lines, kept
+	// by the node for CONFIG REWRITE (written unless aclfile is set).
+	ACLUsers []string
 	// ClusterBusSecretFile names the file holding the cluster bus shared
 	// secret ("" = bus unauthenticated); see docs/security.md.
 	ClusterBusSecretFile string

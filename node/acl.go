@@ -85,6 +85,7 @@ func (n *Node) initACL() error {
 		reg.Replace(loaded)
 	}
 	n.syncDefaultOpenLocked()
+	n.syncACLConfigLocked()
 	n.OnConfigSet(func(old, cur *config.Config) error {
 		if old.RequirePass != cur.RequirePass {
 			n.applyRequirePassLocked()
@@ -154,9 +155,21 @@ func (n *Node) applyRequirePassLocked() {
 	}
 }
 
+// syncDefaultOpenLocked follows the default user's state; called after
+// every change of the users.
 func (n *Node) syncDefaultOpenLocked() {
 	d := n.acl.reg.Default()
 	n.acl.defaultOpen = d.Enabled && d.NoPass
+	n.syncACLConfigLocked()
+}
+
+// syncACLConfigLocked gives CONFIG REWRITE the current users.
+func (n *Node) syncACLConfigLocked() {
+	var lines []string
+	for _, name := range n.acl.reg.Names() {
+		lines = append(lines, "user "+name+" "+n.acl.reg.Describe(n.acl.reg.Get(name)))
+	}
+	n.cfg.ACLUsers = lines
 }
 
 // defaultUserLocked is the user new connections start as.

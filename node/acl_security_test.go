@@ -180,3 +180,40 @@ func TestClusterBusSecretFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestACLConfigRewrite: CONFIG REWRITE writes the current users as Redis
+// does (the first old user line is replaced, the others appended).
+func TestACLConfigRewrite(t *testing.T) {
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	conf := filepath.Join(dir, "redis.conf")
+	os.WriteFile(conf, []byte("port "+strconv.Itoa(port)+"\nsave \"\"\nuser bob on >p +get\n"), 0o644)
+	cfg, err := config.Load(conf, []string{"--dir", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(cfg, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	c := testutil.Dial(t, "127.0.0.1:"+strconv.Itoa(port))
+	c.Do("ACL", "SETUSER", "carol", "on")
+	if v, _ := c.Do("CONFIG", "REWRITE"); v.Str != "OK" {
+		t.Fatalf("CONFIG REWRITE: %v", v)
+	}
+	data, _ := os.ReadFile(conf)
+	text := string(data)
+	want := "save \"\"\nuser bob on #148de9c5a7a44d19e56cd9ae1a554bf67847afb0c58f6e12fa29ac7ddfca9940 resetchannels -@all +get\n"
+	if !strings.Contains(text, want) || !strings.Contains(text, "\nuser carol on resetchannels -@all\nuser default on nopass ~* &* +@all\n") {
+		t.Errorf("rewritten config:\n%s", text)
+	}
+	// And it loads back.
+	cfg2, err := config.Load(conf, nil)
+	if err != nil || len(cfg2.Users) != 3 {
+		t.Fatalf("reload: %v %d users", err, len(cfg2.Users))
+	}
+}

@@ -135,6 +135,7 @@ func cmdACLDelUser(c *Ctx) {
 		n.killUserClientsLocked(c.Cl, u)
 		deleted++
 	}
+	n.syncACLConfigLocked()
 	c.R.Int(deleted)
 }
 
