@@ -182,6 +182,11 @@ func (n *Node) aclCheckLocked(u *acl.User, top, sub *Command, args [][]byte) *ac
 	if sub.Flags&FlagNoAuth != 0 {
 		return nil
 	}
+	if top.Subcommands != nil && sub == top {
+		// An unknown subcommand: Redis replies "unknown subcommand" before
+		// checking permissions, and so does the container's handler.
+		return nil
+	}
 	id := n.acl.ids[sub]
 	if id == nil {
 		id = n.acl.ids[top]

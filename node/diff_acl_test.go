@@ -229,6 +229,8 @@ SET zz v
 MGET k1 zz
 FLUSHALL
 CONFIG SET maxmemory 0
+CONFIG NOSUCH x
+CLIENT NOSUCH
 PUBLISH nope x
 PUBLISH ch1 x
 COPY k1 w1
@@ -478,4 +480,21 @@ ACL SETUSER mix on nopass %R~src* %W~dst* +@all
 			d.Do(args...)
 		}
 	}
+}
+
+// TestDiffACLUnknownSubcommand: an unknown subcommand is reported as such
+// before permissions are checked; a known one is refused.
+func TestDiffACLUnknownSubcommand(t *testing.T) {
+	d := testutil.NewDiff(t)
+	d.Run(`ACL SETUSER lim on >p ~* -@all +get`)
+	r, s := aclConns(t, d)
+	sameReplies(t, r, s, `
+AUTH lim p
+CONFIG NOSUCH x
+CONFIG GET maxmemory
+OBJECT NOSUCH k
+OBJECT ENCODING k
+ACL WHOAMI
+ACL NOSUCH
+`)
 }
