@@ -98,7 +98,7 @@ func cmdACLGetUser(c *Ctx) {
 	r.Map(6)
 	r.BulkString("flags")
 	flags := u.Flags()
-	r.Array(len(flags))
+	r.Set(len(flags))
 	for _, f := range flags {
 		r.BulkString(f)
 	}

@@ -60,6 +60,12 @@ ACL USERS
 ACL DELUSER default
 ACL DELUSER alice default
 ACL USERS
+? HELLO 3
+ACL GETUSER default
+ACL GETUSER nosuch
+ACL LIST
+ACL DRYRUN default get k
+ACL LOG
 `)
 }
 
