@@ -493,10 +493,10 @@ func (c *Config) Validate() error {
 	if c.Databases < 1 {
 		errs = append(errs, "databases must be at least 1")
 	}
+	errs = append(errs, c.validateSecurity()...)
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")
 	}
-	errs = append(errs, c.validateSecurity()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadConfig, strings.Join(errs, "; "))
 	}

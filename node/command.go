@@ -142,6 +142,7 @@ func (t commandTable) lookup(name []byte) *Command {
 func buildCommandTable() commandTable {
 	t := commandTable{}
 	t.add(connectionCommands()...)
+	t.add(aclCommands()...)
 	t.add(serverCommands()...)
 	t.add(keyspaceCommands()...)
 	t.add(stringCommands()...)
@@ -159,6 +160,5 @@ func buildCommandTable() commandTable {
 	addClusterModeCommands(t)
 	t.add(append(migrateCommands(), functionCommands()...)...)
 	t.add(replCommands()...)
-	t.add(aclCommands()...)
 	return t
 }

@@ -74,6 +74,7 @@ type Node struct {
 	readyKeys []watchKey
 
 	pubsub  pubsubState
+	acl     aclState   // users and ACL LOG (acl.go), guarded by mu
 	pause   pauseState // CLIENT PAUSE, guarded by mu
 	slowlog slowlogState
 	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
@@ -99,8 +100,6 @@ type Node struct {
 	migrate migrateSockets
 	// repl is the replication state (repl.go), guarded by mu.
 	repl replState
-	// acl holds the users and the ACL LOG (acl.go), guarded by mu.
-	acl aclState
 }
 
 // InfoSection renders an extra INFO section; called with the node lock held.
