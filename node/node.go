@@ -148,15 +148,15 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.stats.ErrorCounts = map[string]int64{}
 	n.repl.init()
+	if err := n.initACL(); err != nil {
+		return nil, err
+	}
 	n.dbs = make([]*store.DB, cfg.Databases)
 	for i := range n.dbs {
 		n.dbs[i] = n.newDB(i)
 	}
 	n.pubsub.init()
 	n.slowlog.init()
-	if err := n.initACL(); err != nil {
-		return nil, err
-	}
 	return n, nil
 }
 
