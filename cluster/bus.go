@@ -32,16 +32,22 @@ type link struct {
 	queued    atomic.Int64 // bytes queued, for CLUSTER LINKS
 	done      chan struct{}
 	closeOnce sync.Once
-	// auth is set on links of an authenticated bus (busauth.go) before
-	// the reader and writer start.
-	auth *linkAuth
+	// On an authenticated bus (busauth.go) the reader runs the handshake
+	// first and closes authDone once auth is set; the writer waits for
+	// it. authDone is nil on an unauthenticated bus.
+	authDone chan struct{}
+	auth     *linkAuth
 }
 
 const sendQueueLen = 4096
 
 func newLink(c *Cluster, n *Node, outbound bool) *link {
-	return &link{c: c, node: n, outbound: outbound, ctime: nowMs(),
+	l := &link{c: c, node: n, outbound: outbound, ctime: nowMs(),
 		sendq: make(chan []byte, sendQueueLen), done: make(chan struct{})}
+	if c.cfg.Secret != nil {
+		l.authDone = make(chan struct{})
+	}
+	return l
 }
 
 func (l *link) connected() bool { return l.conn != nil }
@@ -74,6 +80,13 @@ func (l *link) close() {
 
 func (l *link) writer(conn net.Conn) {
 	defer l.c.wg.Done()
+	if l.authDone != nil {
+		select {
+		case <-l.authDone:
+		case <-l.done:
+			return
+		}
+	}
 	w := bufio.NewWriterSize(conn, 64<<10)
 	for {
 		select {
@@ -104,6 +117,21 @@ func (l *link) writer(conn net.Conn) {
 
 func (l *link) reader(conn net.Conn) {
 	defer l.c.wg.Done()
+	if l.authDone != nil {
+		// Nothing else is read or written on the connection before the
+		// peer has proved it knows the secret; a stranger is dropped
+		// before any of its messages reaches the cluster state.
+		a, err := authenticate(conn, l.c.cfg.Secret, l.outbound)
+		if err != nil {
+			l.c.authFailed(conn.RemoteAddr().String(), err)
+			l.c.mu.Lock()
+			l.c.freeLinkLocked(l)
+			l.c.mu.Unlock()
+			return
+		}
+		l.auth = a
+		close(l.authDone)
+	}
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
 		var m *message
@@ -114,7 +142,7 @@ func (l *link) reader(conn net.Conn) {
 			m, err = readMessage(r)
 		}
 		if err != nil {
-			if errors.Is(err, errBadFrameMAC) || errors.Is(err, errBadVersion) {
+			if l.auth != nil && (errors.Is(err, errBadFrameMAC) || errors.Is(err, errBadVersion)) {
 				l.c.log.Warn("cluster bus: frame failed authentication, link dropped", "remote", conn.RemoteAddr().String(), "err", err)
 			}
 			l.c.mu.Lock()
@@ -216,40 +244,13 @@ func (c *Cluster) acceptLoop(ln net.Listener) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
-		if c.cfg.Secret != nil {
-			// The handshake runs on its own goroutine so a slow or silent
-			// peer does not hold up other connections.
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				a, err := authenticate(conn, c.cfg.Secret, false)
-				if err != nil {
-					c.authFailed(conn.RemoteAddr().String(), err)
-					conn.Close()
-					return
-				}
-				c.startInbound(conn, a)
-			}()
-			continue
-		}
-		if !c.startInbound(conn, nil) {
-			return
-		}
-	}
-}
-
-// startInbound registers an accepted connection as an inbound link and
-// starts its goroutines; it returns false when the cluster is closing.
-func (c *Cluster) startInbound(conn net.Conn, auth *linkAuth) bool {
-	{
 		l := newLink(c, nil, false)
-		l.auth = auth
 		c.mu.Lock()
 		select {
 		case <-c.closed:
 			c.mu.Unlock()
 			conn.Close()
-			return false
+			return
 		default:
 		}
 		l.conn = conn
@@ -259,7 +260,6 @@ func (c *Cluster) startInbound(conn net.Conn, auth *linkAuth) bool {
 		go l.reader(conn)
 		c.mu.Unlock()
 	}
-	return true
 }
 
 // connectLocked starts an outbound link to n. The first frame is a MEET
@@ -282,14 +282,6 @@ func (c *Cluster) connectLocked(n *Node) {
 	go func() {
 		defer c.wg.Done()
 		conn, err := net.DialTimeout("tcp", addr, timeout)
-		var auth *linkAuth
-		if err == nil && c.cfg.Secret != nil {
-			if auth, err = authenticate(conn, c.cfg.Secret, true); err != nil {
-				c.authFailed(addr, err)
-				conn.Close()
-				conn = nil
-			}
-		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		closed := false
@@ -314,7 +306,6 @@ func (c *Cluster) connectLocked(n *Node) {
 			tc.SetKeepAlive(true)
 		}
 		l.conn = conn
-		l.auth = auth
 		l.ctime = nowMs()
 		c.wg.Add(2)
 		go l.writer(conn)
