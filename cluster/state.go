@@ -169,15 +169,15 @@ type Config struct {
 	BusPort int
 	// Bind are the addresses to listen on for the bus ("" or "*" = all).
 	Bind []string
+	// Secret, when set, authenticates the cluster bus (busauth.go): peers
+	// must know it to connect or be connected to.
+	Secret []byte
 	// Announced address, when it differs from what peers see.
 	AnnounceIP      string
 	AnnouncePort    int
 	AnnounceBusPort int
 	Logger          *slog.Logger
 	Host            Host
-	// Secret, when set, authenticates the cluster bus (busauth.go): peers
-	// must know it to connect or be connected to.
-	Secret []byte
 }
 
 // Cluster is this node's view of the cluster and its bus endpoint. Its

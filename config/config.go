@@ -483,7 +483,7 @@ func (c *Config) GetMatching(patterns []string, match func(pattern, name string)
 
 // Validate checks cross-field constraints and reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []string
+	errs := c.validateSecurity()
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, "port must be between 0 and 65535")
 	}
@@ -493,7 +493,6 @@ func (c *Config) Validate() error {
 	if c.Databases < 1 {
 		errs = append(errs, "databases must be at least 1")
 	}
-	errs = append(errs, c.validateSecurity()...)
 	if c.ClusterEnabled && c.Databases < 1 {
 		errs = append(errs, "cluster mode needs database 0")
 	}

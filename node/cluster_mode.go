@@ -52,6 +52,13 @@ func (n *Node) startCluster() error {
 	if !n.cfg.ClusterEnabled {
 		return nil
 	}
+	var secret []byte
+	if f := n.cfg.ClusterBusSecretFile; f != "" {
+		var err error
+		if secret, err = config.ReadBusSecret(f); err != nil {
+			return err
+		}
+	}
 	path := n.cfg.ClusterConfigFile
 	if !filepath.IsAbs(path) && filepath.IsAbs(n.cfg.Dir) {
 		path = filepath.Join(n.cfg.Dir, path)
@@ -60,15 +67,9 @@ func (n *Node) startCluster() error {
 		v, _ := strconv.Atoi(n.cfg.Extra[name])
 		return v
 	}
-	var secret []byte
-	if f := n.cfg.ClusterBusSecretFile; f != "" {
-		var err error
-		if secret, err = config.ReadBusSecret(f); err != nil {
-			return err
-		}
-	}
 	c, err := cluster.Open(cluster.Config{
 		ConfigFile:      path,
+		Secret:          secret,
 		Port:            n.cfg.Port,
 		BusPort:         n.cfg.ClusterPort,
 		Bind:            n.cfg.Bind,
@@ -77,7 +78,6 @@ func (n *Node) startCluster() error {
 		AnnounceBusPort: extraInt("cluster-announce-bus-port"),
 		Logger:          n.log.With("part", "cluster"),
 		Host:            clusterHost{n},
-		Secret:          secret,
 	}, n.clusterSettingsLocked())
 	if err != nil {
 		return err
