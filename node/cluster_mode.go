@@ -69,10 +69,10 @@ func (n *Node) startCluster() error {
 	}
 	c, err := cluster.Open(cluster.Config{
 		ConfigFile:      path,
-		Secret:          secret,
 		Port:            n.cfg.Port,
 		BusPort:         n.cfg.ClusterPort,
 		Bind:            n.cfg.Bind,
+		Secret:          secret,
 		AnnounceIP:      n.cfg.Extra["cluster-announce-ip"],
 		AnnouncePort:    extraInt("cluster-announce-port"),
 		AnnounceBusPort: extraInt("cluster-announce-bus-port"),
