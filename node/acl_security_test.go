@@ -105,7 +105,7 @@ func TestACLConfigUsersAndFile(t *testing.T) {
 	// A bad rule names its file and line.
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "redis.conf")
-	os.WriteFile(conf, []byte("port 0\n\nuser bob on +nosuchcommand\n"), 0o644)
+	os.WriteFile(conf, []byte("port 6390\n\nuser bob on +nosuchcommand\n"), 0o644)
 	cfg, err := config.Load(conf, nil)
 	if err != nil {
 		t.Fatal(err)
