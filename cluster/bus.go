@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -31,13 +32,22 @@ type link struct {
 	queued    atomic.Int64 // bytes queued, for CLUSTER LINKS
 	done      chan struct{}
 	closeOnce sync.Once
+	// On an authenticated bus (busauth.go) the reader runs the handshake
+	// first and closes authDone once auth is set; the writer waits for
+	// it. authDone is nil on an unauthenticated bus.
+	authDone chan struct{}
+	auth     *linkAuth
 }
 
 const sendQueueLen = 4096
 
 func newLink(c *Cluster, n *Node, outbound bool) *link {
-	return &link{c: c, node: n, outbound: outbound, ctime: nowMs(),
+	l := &link{c: c, node: n, outbound: outbound, ctime: nowMs(),
 		sendq: make(chan []byte, sendQueueLen), done: make(chan struct{})}
+	if c.cfg.Secret != nil {
+		l.authDone = make(chan struct{})
+	}
+	return l
 }
 
 func (l *link) connected() bool { return l.conn != nil }
@@ -70,6 +80,13 @@ func (l *link) close() {
 
 func (l *link) writer(conn net.Conn) {
 	defer l.c.wg.Done()
+	if l.authDone != nil {
+		select {
+		case <-l.authDone:
+		case <-l.done:
+			return
+		}
+	}
 	w := bufio.NewWriterSize(conn, 64<<10)
 	for {
 		select {
@@ -77,7 +94,13 @@ func (l *link) writer(conn net.Conn) {
 			return
 		case f := <-l.sendq:
 			l.queued.Add(-int64(len(f)))
-			if _, err := w.Write(f); err != nil {
+			var err error
+			if l.auth != nil {
+				err = l.auth.sealFrame(w, f)
+			} else {
+				_, err = w.Write(f)
+			}
+			if err != nil {
 				l.close()
 				return
 			}
@@ -94,10 +117,34 @@ func (l *link) writer(conn net.Conn) {
 
 func (l *link) reader(conn net.Conn) {
 	defer l.c.wg.Done()
+	if l.authDone != nil {
+		// Nothing else is read or written on the connection before the
+		// peer has proved it knows the secret; a stranger is dropped
+		// before any of its messages reaches the cluster state.
+		a, err := authenticate(conn, l.c.cfg.Secret, l.outbound)
+		if err != nil {
+			l.c.authFailed(conn.RemoteAddr().String(), err)
+			l.c.mu.Lock()
+			l.c.freeLinkLocked(l)
+			l.c.mu.Unlock()
+			return
+		}
+		l.auth = a
+		close(l.authDone)
+	}
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
-		m, err := readMessage(r)
+		var m *message
+		var err error
+		if l.auth != nil {
+			m, err = l.auth.readMessage(r)
+		} else {
+			m, err = readMessage(r)
+		}
 		if err != nil {
+			if l.auth != nil && (errors.Is(err, errBadFrameMAC) || errors.Is(err, errBadVersion)) {
+				l.c.log.Warn("cluster bus: frame failed authentication, link dropped", "remote", conn.RemoteAddr().String(), "err", err)
+			}
 			l.c.mu.Lock()
 			l.c.freeLinkLocked(l)
 			l.c.mu.Unlock()

@@ -175,6 +175,9 @@ type Config struct {
 	BusPort int
 	// Bind are the addresses to listen on for the bus ("" or "*" = all).
 	Bind []string
+	// Secret, when set, authenticates the cluster bus (busauth.go): peers
+	// must know it to connect or be connected to.
+	Secret []byte
 	// Announced address, when it differs from what peers see.
 	AnnounceIP      string
 	AnnouncePort    int
@@ -214,6 +217,7 @@ type Cluster struct {
 	amongMinority     bool
 	amongMinorityTime int64
 	blacklist         map[string]int64 // forgotten node id -> expiry ms
+	authWarn          authWarnings     // busauth.go
 
 	statsSent [msgTypeCount]int64
 	statsRecv [msgTypeCount]int64

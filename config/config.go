@@ -155,6 +155,16 @@ type Config struct {
 	// Extra holds values of directives that are parsed and validated but
 	// whose behaviour belongs to a later part of slotvault.
 	Extra map[string]string
+
+	// Users are the config file's `user` lines (directives_acl.go), checked
+	// and applied by the node, which knows the commands they name.
+	Users []UserLine
+	// ACLUsers are the current users as "user <name> <rules>" lines, kept
+	// by the node for CONFIG REWRITE (written unless aclfile is set).
+	ACLUsers []string
+	// ClusterBusSecretFile names the file holding the cluster bus shared
+	// secret ("" = bus unauthenticated); see docs/security.md.
+	ClusterBusSecretFile string
 }
 
 // Default returns Redis 7.0's defaults.
@@ -296,6 +306,27 @@ func (c *Config) parseText(file, text string) error {
 			return &LineError{File: file, Line: i + 1, Text: line, Reason: "Unbalanced quotes in configuration line"}
 		}
 		if len(args) == 0 {
+			continue
+		}
+		if strings.EqualFold(args[0], "user") {
+			// Not a CONFIG parameter in Redis: kept aside with its origin.
+			if len(args) < 2 {
+				return &LineError{File: file, Line: i + 1, Text: line, Reason: "wrong number of arguments"}
+			}
+			c.Users = append(c.Users, UserLine{File: file, Line: i + 1, Args: args[1:]})
+			continue
+		}
+		if strings.EqualFold(args[0], "cluster-bus-secret-file") {
+			// slotvault's own and immutable: kept out of CONFIG GET *, whose
+			// names must match Redis's (directives_acl.go).
+			if len(args) != 2 {
+				return &LineError{File: file, Line: i + 1, Text: line, Reason: "wrong number of arguments"}
+			}
+			// Absolute: the server changes into dir after loading.
+			c.ClusterBusSecretFile = args[1]
+			if abs, err := filepath.Abs(args[1]); err == nil {
+				c.ClusterBusSecretFile = abs
+			}
 			continue
 		}
 		if err := c.apply(strings.ToLower(args[0]), args[1:], true); err != nil {
@@ -463,7 +494,7 @@ func (c *Config) GetMatching(patterns []string, match func(pattern, name string)
 
 // Validate checks cross-field constraints and reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []string
+	errs := c.validateSecurity()
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, "port must be between 0 and 65535")
 	}

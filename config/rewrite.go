@@ -86,6 +86,14 @@ func (c *Config) rewriteContent(old string) string {
 		}
 		st.rewriteLine(d.name, d.name+" "+formatValue(d.kind, value), force)
 	}
+	// Users, as Redis's rewriteConfigUserOption: with an ACL file the
+	// config holds none, otherwise every current user.
+	st.processed["user"] = true
+	if c.Extra["aclfile"] == "" {
+		for _, l := range c.ACLUsers {
+			st.rewriteLine("user", l, true)
+		}
+	}
 	// Lines left over for processed directives (a directive that was on
 	// several lines) are dropped.
 	for name, idx := range st.optionLines {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slotvault/slotvault/acl"
 	"github.com/tidwall/redcon"
 )
 
@@ -81,6 +82,10 @@ type Client struct {
 	// n.mu.
 	repl *replClientConf
 	woff int64
+
+	// aclUser is the user the client is authenticated as (guarded by
+	// n.mu); nil for internal clients, which are not checked.
+	aclUser *acl.User
 }
 
 type queuedCmd struct {

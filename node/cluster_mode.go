@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/cluster"
+	"github.com/slotvault/slotvault/config"
 )
 
 // Cluster mode: when cluster-enabled is yes the node owns a
@@ -51,6 +52,13 @@ func (n *Node) startCluster() error {
 	if !n.cfg.ClusterEnabled {
 		return nil
 	}
+	var secret []byte
+	if f := n.cfg.ClusterBusSecretFile; f != "" {
+		var err error
+		if secret, err = config.ReadBusSecret(f); err != nil {
+			return err
+		}
+	}
 	path := n.cfg.ClusterConfigFile
 	if !filepath.IsAbs(path) && filepath.IsAbs(n.cfg.Dir) {
 		path = filepath.Join(n.cfg.Dir, path)
@@ -74,6 +82,7 @@ func (n *Node) startCluster() error {
 		Port:            port,
 		BusPort:         n.cfg.ClusterPort,
 		Bind:            n.cfg.Bind,
+		Secret:          secret,
 		AnnounceIP:      n.cfg.Extra["cluster-announce-ip"],
 		AnnouncePort:    announcePort,
 		AnnounceBusPort: extraInt("cluster-announce-bus-port"),

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,22 +65,6 @@ func (cl *Client) setRESP(v int) {
 	cl.reply.resp3 = v == 3
 }
 
-// checkPassword reports whether user/pass authenticate against the only
-// user slotvault has, "default", protected by requirepass. The comparison
-// takes the same time whatever the password.
-func (n *Node) checkPasswordLocked(user, pass []byte) bool {
-	if string(user) != "default" {
-		return false
-	}
-	want := n.cfg.RequirePass
-	if want == "" {
-		return true // nopass: any password is accepted
-	}
-	a := sha256.Sum256(pass)
-	b := sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
 func cmdAuth(c *Ctx) {
 	if len(c.Args) > 3 {
 		c.ErrSyntax()
@@ -90,19 +72,17 @@ func cmdAuth(c *Ctx) {
 	}
 	user, pass := []byte("default"), c.Args[1]
 	if len(c.Args) == 2 {
-		if c.n.cfg.RequirePass == "" {
+		if c.n.defaultUserLocked().NoPass {
 			c.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 			return
 		}
 	} else {
 		user, pass = c.Args[1], c.Args[2]
 	}
-	if !c.n.checkPasswordLocked(user, pass) {
+	if !c.n.authenticateLocked(c.Cl, string(c.Args[0]), user, pass) {
 		c.Error(ErrInvalidPass)
 		return
 	}
-	c.Cl.Authenticated = true
-	c.Cl.User = "default"
 	c.R.OK()
 }
 
@@ -140,14 +120,12 @@ func cmdHello(c *Ctx) {
 		}
 	}
 	if hasAuth {
-		if !c.n.checkPasswordLocked(user, pass) {
+		if !c.n.authenticateLocked(c.Cl, string(c.Args[0]), user, pass) {
 			c.Error(ErrInvalidPass)
 			return
 		}
-		c.Cl.Authenticated = true
-		c.Cl.User = "default"
 	}
-	if !c.Cl.Authenticated {
+	if !c.Cl.Authenticated && !c.n.acl.defaultOpen {
 		c.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
@@ -246,7 +224,8 @@ func (n *Node) resetClientLocked(cl *Client) {
 	cl.DB = 0
 	cl.setRESP(2)
 	cl.User = "default"
-	cl.Authenticated = n.cfg.RequirePass == ""
+	cl.Authenticated = n.acl.defaultOpen
+	cl.aclUser = n.defaultUserLocked()
 	cl.inMulti = false
 	cl.multiDirty = false
 	cl.queued = nil
@@ -537,7 +516,7 @@ func clientKill(c *Ctx) {
 			case "laddr":
 				laddr = val
 			case "user":
-				if string(val) != "default" {
+				if n.acl.reg.Get(string(val)) == nil {
 					c.Error("ERR No such user '" + string(val) + "'")
 					return
 				}

@@ -137,6 +137,9 @@ func cmdExec(c *Ctx) {
 				sub = s
 			}
 		}
+		if n.aclRecheckInExecLocked(cl, cmd, sub, q.args, c.R) {
+			continue
+		}
 		ic := Ctx{n: n, Cl: cl, Cmd: sub, Args: q.args, DB: n.dbs[cl.DB], R: c.R, Now: c.Now}
 		n.runInExecLocked(&ic, cmd)
 		if ic.dirty > 0 || len(ic.prop) > 0 {

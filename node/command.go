@@ -143,6 +143,7 @@ func (t commandTable) lookup(name []byte) *Command {
 func buildCommandTable() commandTable {
 	t := commandTable{}
 	t.add(connectionCommands()...)
+	t.add(aclCommands()...)
 	t.add(serverCommands()...)
 	t.add(keyspaceCommands()...)
 	t.add(stringCommands()...)

@@ -110,12 +110,23 @@ func (n *Node) execute(cl *Client, cmd *Command, args [][]byte) {
 	}
 
 	n.mu.Lock()
-	if !cl.Authenticated && sub.Flags&FlagNoAuth == 0 {
+	if !cl.Authenticated && sub.Flags&FlagNoAuth == 0 && !n.acl.defaultOpen {
 		n.mu.Unlock()
 		n.rejectInMulti(cl)
 		r.Error(ErrNoAuth)
 		n.countErrorUnlocked("NOAUTH")
 		return
+	}
+	if u := cl.aclUser; u != nil && !u.Full {
+		if d := n.aclCheckLocked(u, cmd, sub, args); d != nil {
+			msg := n.aclDenyLocked(cl, d)
+			sub.rejected++
+			n.mu.Unlock()
+			n.rejectInMulti(cl)
+			r.Error(msg)
+			n.countError("NOPERM")
+			return
+		}
 	}
 	if n.cluster != nil && n.clusterRedirectLocked(cl, cmd, sub, args) {
 		n.mu.Unlock()

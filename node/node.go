@@ -75,6 +75,7 @@ type Node struct {
 	readyKeys []watchKey
 
 	pubsub  pubsubState
+	acl     aclState   // users and ACL LOG (acl.go), guarded by mu
 	pause   pauseState // CLIENT PAUSE, guarded by mu
 	slowlog slowlogState
 	server  serverState // run id, memory peak, CONFIG SET hooks (info.go)
@@ -164,6 +165,9 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.stats.ErrorCounts = map[string]int64{}
 	n.repl.init()
+	if err := n.initACL(); err != nil {
+		return nil, err
+	}
 	n.dbs = make([]*store.DB, cfg.Databases)
 	for i := range n.dbs {
 		n.dbs[i] = n.newDB(i)
@@ -397,14 +401,17 @@ func (n *Node) accept(conn redcon.Conn) bool {
 	}
 	cc.guard.cl = cl
 	n.mu.Lock()
-	cl.Authenticated = n.cfg.RequirePass == ""
+	cl.Authenticated = n.acl.defaultOpen
+	cl.aclUser = n.defaultUserLocked()
 	if len(n.clients) >= n.cfg.MaxClients {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
 		rejectConn(conn.NetConn(), "-ERR max number of clients reached\r\n")
 		return false
 	}
-	if n.cfg.ProtectedMode && n.cfg.RequirePass == "" && !isLoopback(conn.NetConn().RemoteAddr()) && isDefaultBind(n.cfg.Bind) {
+	// Redis 7.0 protects whatever the bind addresses: only a default user
+	// without password matters (clientAcceptHandler).
+	if n.cfg.ProtectedMode && n.defaultUserLocked().NoPass && !isLoopback(conn.NetConn().RemoteAddr()) {
 		n.mu.Unlock()
 		n.stats.RejectedConns.Add(1)
 		rejectConn(conn.NetConn(), protectedModeMsg)
@@ -421,18 +428,6 @@ const protectedModeMsg = "-DENIED Redis is running in protected mode because pro
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
-}
-
-func isDefaultBind(b []string) bool {
-	if len(b) == 0 {
-		return true
-	}
-	for _, x := range b {
-		if x != "*" && x != "-::*" {
-			return false
-		}
-	}
-	return true
 }
 
 func (n *Node) onClosed(conn redcon.Conn, err error) {

@@ -165,7 +165,7 @@ func (g *protoGuard) snapshot() {
 		paused:        g.n.pause.activeLocked(time.Now()),
 	}
 	if cl := g.cl; cl != nil {
-		g.lim.authRequired = cfg.RequirePass != "" && !cl.Authenticated
+		g.lim.authRequired = !g.n.acl.defaultOpen && !cl.Authenticated
 		g.lim.replyOff = cl.replyOff || cl.replySkip
 		g.lim.deaf = cl.deaf
 		// Redis's idle timeout spares subscribers (and blocked clients,

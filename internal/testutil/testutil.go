@@ -154,7 +154,8 @@ func StartProcess(t testing.TB, port int, dir, bin string, args ...string) *Proc
 	return p
 }
 
-// WaitPing waits until addr answers PING with PONG (or -LOADING ends).
+// WaitPing waits until addr answers PING with PONG (or -LOADING ends), or
+// with -NOAUTH.
 func WaitPing(addr string, timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	var last error
@@ -170,6 +171,10 @@ func WaitPing(addr string, timeout time.Duration, exited <-chan struct{}) error 
 			v, err := c.Do("PING")
 			c.Close()
 			if err == nil && v.Type == '+' && v.Str == "PONG" {
+				return nil
+			}
+			// A server that requires authentication is up too.
+			if err == nil && v.Type == '-' && strings.HasPrefix(v.Str, "NOAUTH") {
 				return nil
 			}
 			last = fmt.Errorf("reply %v err %v", v, err)
