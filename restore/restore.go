@@ -192,7 +192,13 @@ func Fetch(ctx context.Context, src Source, c *NodeChain, at time.Time, progress
 
 func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest, at time.Time, progress Progress) (*NodeData, error) {
 	d := &NodeData{NodeID: c.NodeID, Manifest: m}
+	if m.Keys > 0 && m.Keys < 1<<28 {
+		d.Entries = make([]backup.Entry, 0, m.Keys)
+	}
 	err := backup.ReadSnapshot(ctx, src.Store, m, src.Key, func(e backup.Entry) error {
+		if err := checkEntry(&e); err != nil {
+			return err
+		}
 		d.Entries = append(d.Entries, e)
 		return nil
 	})
