@@ -91,6 +91,19 @@ func (db *DB) table(slot int) *slotTable {
 	return t
 }
 
+// Reserve makes room for n keys in an empty slot, so that a bulk load
+// (a snapshot being loaded, which knows each slot's key count) fills its
+// map without growing it step by step. It does nothing to a slot that
+// holds keys.
+func (db *DB) Reserve(slot, n int) {
+	if t := db.tables[slot]; (t == nil || len(t.keys) == 0) && n > 8 {
+		db.beforeAccess(slot)
+		t = db.table(slot)
+		t.keys = make(map[string]*Entry, n)
+		db.keyMaps[slot] = t.keys
+	}
+}
+
 func (t *slotTable) setVolatile(key string, e *Entry) {
 	if t.expires == nil {
 		t.expires = make(map[string]*Entry)

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/slotvault/slotvault/rdb"
+	"github.com/slotvault/slotvault/slots"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"syscall"
+	"sort"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,10 +31,17 @@ func TestRestoreProfile(t *testing.T) {
 	if s := os.Getenv("SLOTVAULT_BENCH_KEYS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	src := backup.NewFakeSource()
+	// Entries in the order a node's snapshot yields them (slot, key).
+	src := &sliceSource{}
 	for i := 0; i < n; i++ {
-		src.Set(fmt.Sprintf("key:%012d", i), "0123456789abcdef", 0)
+		k := fmt.Sprintf("key:%012d", i)
+		p, _ := rdb.EncodePayload(&rdb.Object{Kind: rdb.KindString, Str: []byte("0123456789abcdef")})
+		src.es = append(src.es, backup.Entry{Slot: slots.KeySlotString(k), Key: []byte(k), Value: p})
 	}
+	sort.Slice(src.es, func(i, j int) bool {
+		a, b := src.es[i], src.es[j]
+		return a.Slot < b.Slot || a.Slot == b.Slot && string(a.Key) < string(b.Key)
+	})
 	st := backup.NewMemStore()
 	id := "0123456789012345678901234567890123456789"
 	ctxb := context.Background()
@@ -83,4 +93,22 @@ func TestRestoreProfile(t *testing.T) {
 	t.Logf("load at start: %v wall, %v CPU (%d keys)", time.Since(start), cpu()-c0, res.Keys)
 	mgr.Close()
 	nd.Close()
+}
+
+type sliceSource struct {
+	es []backup.Entry
+	i  int
+}
+
+func (s *sliceSource) OpenSnapshot(context.Context) (backup.SnapshotReader, error) { return s, nil }
+func (s *sliceSource) Seq() uint64                                                 { return 1 }
+func (s *sliceSource) Time() time.Time                                             { return time.Now() }
+func (s *sliceSource) DBs() int                                                    { return 16 }
+func (s *sliceSource) Close() error                                                { return nil }
+func (s *sliceSource) Next() (backup.Entry, error) {
+	if s.i == len(s.es) {
+		return backup.Entry{}, io.EOF
+	}
+	s.i++
+	return s.es[s.i-1], nil
 }
