@@ -45,7 +45,7 @@ func TestRestoreBenchmark(t *testing.T) {
 	srv.Store(t, "bench", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", miniotest.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", miniotest.SecretKey)
-	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\ncluster-node-timeout 15000\n", srv.Endpoint)
+	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\ncluster-node-timeout 60000\n", srv.Endpoint)
 	tgt := []string{"--target", "s3://bench/rs", "--s3-endpoint", srv.Endpoint}
 	nodes := startBackupCluster(t, 3, conf)
 
@@ -127,7 +127,11 @@ func TestRestoreBenchmark(t *testing.T) {
 
 	redisBin := testutil.RequireTool(t, "redis-server")
 	svBin := testutil.Binary(t)
-	var redisT, svT, svRestoreT []time.Duration
+	var redisT, svT, svRestoreT, baseT, baseRestoreT []time.Duration
+	// SLOTVAULT_BENCH_BASELINE names another slotvault binary (an older
+	// build) timed the same way in every run, for before/after figures
+	// from one run on the same machine state.
+	baseBin := os.Getenv("SLOTVAULT_BENCH_BASELINE")
 	for run := 0; run < runs; run++ {
 		// redis-server on the RDB files copied into place.
 		var dirs []string
@@ -157,45 +161,68 @@ func TestRestoreBenchmark(t *testing.T) {
 		}
 
 		// slotvault: restore cluster from MinIO, then start the nodes.
-		outDir := filepath.Join(t.TempDir(), "restored")
-		var ps []string
-		for range nodes {
-			ps = append(ps, strconv.Itoa(testutil.FreePort(t)))
-		}
-		exec.Command("sync").Run()
-		start = time.Now()
-		out, err := runSV(t, append([]string{"restore", "cluster", "--at", at, "--out", outDir, "--ports", strings.Join(ps, ",")}, tgt...)...)
-		if err != nil {
-			t.Fatalf("restore cluster: %v\n%s", err, out)
-		}
-		svRestoreT = append(svRestoreT, time.Since(start))
-		if run == 0 {
-			t.Log(out)
-		}
-		ents, _ := os.ReadDir(outDir)
-		cmds = nil
-		ports = nil
-		for _, e := range ents {
-			dir := filepath.Join(outDir, e.Name())
-			b, _ := os.ReadFile(filepath.Join(dir, "redis.conf"))
-			var port int
-			fmt.Sscanf(strings.SplitN(string(b), "port ", 2)[1], "%d", &port)
-			ports = append(ports, port)
-			cmds = append(cmds, startTimed(t, dir, svBin, "server", filepath.Join(dir, "redis.conf")))
-		}
-		waitReady(t, ports, perMaster)
-		svT = append(svT, time.Since(start))
-		for _, c := range cmds {
-			c.Process.Kill()
-			c.Wait()
-		}
+		restoreT, total := benchRestoreStart(t, svBin, nodes, at, tgt, perMaster, run == 0)
+		svRestoreT = append(svRestoreT, restoreT)
+		svT = append(svT, total)
 		t.Logf("run %d: redis-server RDB load %v; slotvault restore cluster %v, + start until ready %v; ratio %.2fx",
 			run+1, redisT[run].Round(time.Millisecond), svRestoreT[run].Round(time.Millisecond), svT[run].Round(time.Millisecond),
 			float64(svT[run])/float64(redisT[run]))
+		if baseBin != "" {
+			restoreT, total := benchRestoreStart(t, baseBin, nodes, at, tgt, perMaster, false)
+			baseRestoreT = append(baseRestoreT, restoreT)
+			baseT = append(baseT, total)
+			t.Logf("run %d: baseline %s: restore cluster %v, + start until ready %v; ratio %.2fx",
+				run+1, baseBin, restoreT.Round(time.Millisecond), total.Round(time.Millisecond), float64(total)/float64(redisT[run]))
+		}
 	}
 	mr, ms, mrs := median(redisT), median(svT), median(svRestoreT)
 	t.Logf("| keys per master | redis-server RDB load | slotvault restore cluster (fetch+verify+write) | + start until ready | ratio |")
 	t.Logf("| %d | %v | %v | %v | %.2fx |", perMaster, mr.Round(time.Millisecond), mrs.Round(time.Millisecond), ms.Round(time.Millisecond), float64(ms)/float64(mr))
+	if baseBin != "" {
+		mb, mbr := median(baseT), median(baseRestoreT)
+		t.Logf("| %d (baseline) | %v | %v | %v | %.2fx |", perMaster, mr.Round(time.Millisecond), mbr.Round(time.Millisecond), mb.Round(time.Millisecond), float64(mb)/float64(mr))
+	}
+}
+
+// benchRestoreStart runs `restore cluster` with bin into a fresh folder,
+// then starts the restored nodes in parallel; it returns the time of the
+// restore and the time until every node is ready.
+func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string, tgt []string, perMaster int, logOut bool) (time.Duration, time.Duration) {
+	outDir := filepath.Join(t.TempDir(), "restored")
+	var ps []string
+	for range nodes {
+		ps = append(ps, strconv.Itoa(testutil.FreePort(t)))
+	}
+	exec.Command("sync").Run()
+	start := time.Now()
+	cmd := exec.Command(bin, append([]string{"restore", "cluster", "--at", at, "--out", outDir, "--ports", strings.Join(ps, ",")}, tgt...)...)
+	outB, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restore cluster: %v\n%s", err, outB)
+	}
+	restoreT := time.Since(start)
+	if logOut {
+		t.Log(string(outB))
+	}
+	ents, _ := os.ReadDir(outDir)
+	var cmds []*exec.Cmd
+	var ports []int
+	for _, e := range ents {
+		dir := filepath.Join(outDir, e.Name())
+		b, _ := os.ReadFile(filepath.Join(dir, "redis.conf"))
+		var port int
+		fmt.Sscanf(strings.SplitN(string(b), "port ", 2)[1], "%d", &port)
+		ports = append(ports, port)
+		cmds = append(cmds, startTimed(t, dir, bin, "server", filepath.Join(dir, "redis.conf")))
+	}
+	waitReady(t, ports, perMaster)
+	total := time.Since(start)
+	for _, c := range cmds {
+		c.Process.Kill()
+		c.Wait()
+	}
+	os.RemoveAll(outDir)
+	return restoreT, total
 }
 
 func median(d []time.Duration) time.Duration {
