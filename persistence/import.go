@@ -40,6 +40,14 @@ func ImportSnapshot(o ImportOptions, next func() (e SnapshotEntry, ok bool, err 
 	if _, err := fs.Stat(dir); err == nil {
 		return Manifest{}, fmt.Errorf("persistence: import snapshot: %s already exists", dir)
 	}
+	// The same order as a node's first start: the data directory made
+	// durable in its parent, Pebble's folder in the data directory.
+	if err := fs.MkdirAll(o.Dir, 0o755); err != nil {
+		return Manifest{}, fmt.Errorf("persistence: import snapshot: %w", err)
+	}
+	if err := syncDir(fs, fs.PathDir(o.Dir)); err != nil {
+		return Manifest{}, err
+	}
 	st, err := OpenSnapshotStore(fs, dir)
 	if err != nil {
 		return Manifest{}, err
