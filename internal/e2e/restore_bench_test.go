@@ -128,6 +128,10 @@ func TestRestoreBenchmark(t *testing.T) {
 	redisBin := testutil.RequireTool(t, "redis-server")
 	svBin := testutil.Binary(t)
 	var redisT, svT, svRestoreT, baseT, baseRestoreT []time.Duration
+	// CPU time (user + system) of every process each side ran, which the
+	// other load on a shared machine disturbs far less than wall time.
+	var redisCPU, svCPU, baseCPU []time.Duration
+	redisCPUAt := func(run int) time.Duration { return redisCPU[run].Round(time.Millisecond) }
 	// SLOTVAULT_BENCH_BASELINE names another slotvault binary (an older
 	// build) timed the same way in every run, for before/after figures
 	// from one run on the same machine state.
@@ -155,39 +159,50 @@ func TestRestoreBenchmark(t *testing.T) {
 		}
 		waitReady(t, ports, perMaster)
 		redisT = append(redisT, time.Since(start))
+		var rcpu time.Duration
 		for _, c := range cmds {
 			c.Process.Kill()
 			c.Wait()
+			rcpu += procCPU(c)
 		}
+		redisCPU = append(redisCPU, rcpu)
 
 		// slotvault: restore cluster from MinIO, then start the nodes.
-		restoreT, total := benchRestoreStart(t, svBin, nodes, at, tgt, perMaster, run == 0)
+		restoreT, total, cpu := benchRestoreStart(t, svBin, nodes, at, tgt, perMaster, run == 0)
 		svRestoreT = append(svRestoreT, restoreT)
 		svT = append(svT, total)
-		t.Logf("run %d: redis-server RDB load %v; slotvault restore cluster %v, + start until ready %v; ratio %.2fx",
-			run+1, redisT[run].Round(time.Millisecond), svRestoreT[run].Round(time.Millisecond), svT[run].Round(time.Millisecond),
-			float64(svT[run])/float64(redisT[run]))
+		svCPU = append(svCPU, cpu)
+		t.Logf("run %d: redis-server RDB load %v (CPU %v); slotvault restore cluster %v, + start until ready %v (CPU %v); ratio %.2fx (CPU %.2fx)",
+			run+1, redisT[run].Round(time.Millisecond), redisCPUAt(run), svRestoreT[run].Round(time.Millisecond), svT[run].Round(time.Millisecond),
+			cpu.Round(time.Millisecond), float64(svT[run])/float64(redisT[run]), float64(cpu)/float64(redisCPU[run]))
 		if baseBin != "" {
-			restoreT, total := benchRestoreStart(t, baseBin, nodes, at, tgt, perMaster, false)
+			restoreT, total, cpu := benchRestoreStart(t, baseBin, nodes, at, tgt, perMaster, false)
 			baseRestoreT = append(baseRestoreT, restoreT)
 			baseT = append(baseT, total)
-			t.Logf("run %d: baseline %s: restore cluster %v, + start until ready %v; ratio %.2fx",
-				run+1, baseBin, restoreT.Round(time.Millisecond), total.Round(time.Millisecond), float64(total)/float64(redisT[run]))
+			baseCPU = append(baseCPU, cpu)
+			t.Logf("run %d: baseline %s: restore cluster %v, + start until ready %v (CPU %v); ratio %.2fx (CPU %.2fx)",
+				run+1, baseBin, restoreT.Round(time.Millisecond), total.Round(time.Millisecond), cpu.Round(time.Millisecond),
+				float64(total)/float64(redisT[run]), float64(cpu)/float64(redisCPU[run]))
 		}
 	}
 	mr, ms, mrs := median(redisT), median(svT), median(svRestoreT)
-	t.Logf("| keys per master | redis-server RDB load | slotvault restore cluster (fetch+verify+write) | + start until ready | ratio |")
-	t.Logf("| %d | %v | %v | %v | %.2fx |", perMaster, mr.Round(time.Millisecond), mrs.Round(time.Millisecond), ms.Round(time.Millisecond), float64(ms)/float64(mr))
+	mrc, msc := median(redisCPU), median(svCPU)
+	t.Logf("medians of %d runs:", runs)
+	t.Logf("| build | redis-server RDB load | slotvault restore cluster (fetch+verify+write) | + start until ready | ratio | CPU redis / slotvault | CPU ratio |")
+	t.Logf("| this | %v | %v | %v | %.2fx | %v / %v | %.2fx |", mr.Round(time.Millisecond), mrs.Round(time.Millisecond), ms.Round(time.Millisecond), float64(ms)/float64(mr),
+		mrc.Round(time.Millisecond), msc.Round(time.Millisecond), float64(msc)/float64(mrc))
 	if baseBin != "" {
-		mb, mbr := median(baseT), median(baseRestoreT)
-		t.Logf("| %d (baseline) | %v | %v | %v | %.2fx |", perMaster, mr.Round(time.Millisecond), mbr.Round(time.Millisecond), mb.Round(time.Millisecond), float64(mb)/float64(mr))
+		mb, mbr, mbc := median(baseT), median(baseRestoreT), median(baseCPU)
+		t.Logf("| baseline | %v | %v | %v | %.2fx | %v / %v | %.2fx |", mr.Round(time.Millisecond), mbr.Round(time.Millisecond), mb.Round(time.Millisecond), float64(mb)/float64(mr),
+			mrc.Round(time.Millisecond), mbc.Round(time.Millisecond), float64(mbc)/float64(mrc))
 	}
 }
 
 // benchRestoreStart runs `restore cluster` with bin into a fresh folder,
 // then starts the restored nodes in parallel; it returns the time of the
-// restore and the time until every node is ready.
-func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string, tgt []string, perMaster int, logOut bool) (time.Duration, time.Duration) {
+// restore, the time until every node is ready, and the CPU time of the
+// restore and of the nodes (until they were stopped, right after).
+func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string, tgt []string, perMaster int, logOut bool) (time.Duration, time.Duration, time.Duration) {
 	outDir := filepath.Join(t.TempDir(), "restored")
 	var ps []string
 	for range nodes {
@@ -201,6 +216,7 @@ func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string
 		t.Fatalf("restore cluster: %v\n%s", err, outB)
 	}
 	restoreT := time.Since(start)
+	cpu := procCPU(cmd)
 	if logOut {
 		t.Log(string(outB))
 	}
@@ -220,9 +236,18 @@ func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string
 	for _, c := range cmds {
 		c.Process.Kill()
 		c.Wait()
+		cpu += procCPU(c)
 	}
 	os.RemoveAll(outDir)
-	return restoreT, total
+	return restoreT, total, cpu
+}
+
+// procCPU is the user + system time of a finished process.
+func procCPU(c *exec.Cmd) time.Duration {
+	if c.ProcessState == nil {
+		return 0
+	}
+	return c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 }
 
 func median(d []time.Duration) time.Duration {
