@@ -107,17 +107,18 @@ func TestRestoreBenchmark(t *testing.T) {
 	// A full backup after the load, so the restore reads snapshots (not a
 	// replay of the whole load from the log).
 	before := make([]string, len(nodes))
+	shipped := func(f map[string]string) bool { return f["backup_log_shipped_seq"] == f["backup_log_local_seq"] }
 	for i := range nodes {
 		c := testutil.Dial(t, nodes[i].addr())
-		svWait(t, c, "agent", func(map[string]string) bool { return true })
-		waitShipped(t, c)
+		svWaitFor(t, c, "agent", 10*time.Minute, func(map[string]string) bool { return true })
+		svWaitFor(t, c, "log shipped", 10*time.Minute, shipped)
 		before[i] = svStatus(t, c)["backup_ok_count"]
 		c.Do("SVBACKUP", "NOW")
 	}
 	for i := range nodes {
 		c := testutil.Dial(t, nodes[i].addr())
-		svWait(t, c, "backup", func(f map[string]string) bool { return f["backup_ok_count"] != before[i] })
-		waitShipped(t, c)
+		svWaitFor(t, c, "backup", 10*time.Minute, func(f map[string]string) bool { return f["backup_ok_count"] != before[i] })
+		svWaitFor(t, c, "log shipped", 10*time.Minute, shipped)
 	}
 	time.Sleep(5 * time.Millisecond)
 	at := time.Now().UTC().Format(time.RFC3339Nano)
