@@ -93,6 +93,10 @@ func TestRestoreBenchmark(t *testing.T) {
 	}
 	wg.Wait()
 	if t.Failed() {
+		for i, nd := range nodes {
+			out := nd.proc.Output()
+			t.Logf("node %d (port %d) exited: %v; last output:\n%s", i, nd.port, nd.proc.Cmd.ProcessState, out[max(0, len(out)-4000):])
+		}
 		t.FailNow()
 	}
 	t.Logf("loaded %d keys per master into slotvault and redis-server in %v", perMaster, time.Since(start).Round(time.Millisecond))
