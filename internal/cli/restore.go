@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -460,6 +461,14 @@ type plannedNode struct {
 func runRestoreOut(c context.Context, src restore.Source, at time.Time, o restoreOptions, w io.Writer) error {
 	if o.out == "" {
 		return errors.New("restore: --out DIR is required")
+	}
+	// The fetched datasets stay in memory until written, so collections
+	// while they download find almost nothing to free: a higher target
+	// spares marking them again and again.
+	if old := debug.SetGCPercent(400); old < 0 || old > 400 {
+		debug.SetGCPercent(old)
+	} else {
+		defer debug.SetGCPercent(old)
 	}
 	if !o.plan {
 		if ents, err := os.ReadDir(o.out); err == nil && len(ents) > 0 {

@@ -49,6 +49,9 @@ func TestRestoreProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
+	if k := os.Getenv("SLOTVAULT_PROF_KEEP"); k != "" {
+		out = k
+	}
 	prof := func(name string) func() {
 		pd := os.Getenv("SLOTVAULT_PROF_DIR")
 		if pd == "" {
