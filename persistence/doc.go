@@ -165,10 +165,8 @@
 // sequence number + 1. Loading reads Pebble in a goroutine of its own, one
 // batch ahead of the inserts (batches are cut at slot boundaries, and each
 // slot's map is sized for its keys before they go in); values are decoded
-// and inserted under the node lock. While a snapshot loads, the garbage
-// collector's target is raised to 400% (restored afterwards): the load
-// allocates little but the dataset itself, so collections would mostly
-// mark live data. While loading the node answers -LOADING and INFO
+// and inserted under the node lock. (The node relaxes its GC policy
+// while it is loading: see node/gctune.go.) While loading the node answers -LOADING and INFO
 // shows loading_start_time, loading_total_bytes, loading_loaded_bytes,
 // loading_loaded_perc and loading_eta_seconds. The log continues in a new
 // segment after the last good record.

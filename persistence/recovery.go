@@ -3,9 +3,7 @@ package persistence
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -323,7 +321,6 @@ const (
 // read the node's configuration). Each slot's map is sized for its keys
 // before they go in.
 func loadSnapshot(host Host, codec Codec, st *SnapshotStore, m Manifest, prog *LoadProgress) (keys, expired int64, err error) {
-	defer relaxGC()()
 	now := time.Now().UnixMilli()
 	batches := make(chan *loadBatch, 2)
 	free := make(chan *loadBatch, 3)
@@ -427,40 +424,4 @@ func applyLoadBatch(host Host, codec Codec, m Manifest, b *loadBatch, now int64,
 		db.Set(key, v, e.expire)
 	}
 	return nil
-}
-
-// loadGCPercent is the garbage collector's target while a snapshot loads.
-// Loading allocates almost nothing but the dataset itself, so collections
-// on the way find little garbage: with the default target (100) a load
-// spends about a fifth of its time marking a heap that is all live. The
-// peak stays about the same (the heap is the dataset plus the little
-// garbage made since the last collection).
-const loadGCPercent = 400
-
-// gcRelax counts the loads running in this process (tests run several
-// nodes in one), so the first raises the target and the last restores it.
-var gcRelax struct {
-	sync.Mutex
-	n     int
-	saved int
-}
-
-// relaxGC raises the GC target for a load; call the result when done.
-func relaxGC() func() {
-	gcRelax.Lock()
-	defer gcRelax.Unlock()
-	if gcRelax.n == 0 {
-		gcRelax.saved = debug.SetGCPercent(loadGCPercent)
-		if gcRelax.saved < 0 || gcRelax.saved > loadGCPercent {
-			debug.SetGCPercent(gcRelax.saved) // GC off or already relaxed: keep it
-		}
-	}
-	gcRelax.n++
-	return func() {
-		gcRelax.Lock()
-		defer gcRelax.Unlock()
-		if gcRelax.n--; gcRelax.n == 0 {
-			debug.SetGCPercent(gcRelax.saved)
-		}
-	}
 }
