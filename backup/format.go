@@ -133,6 +133,7 @@ type streamReader struct {
 	off     int64
 	records uint64
 	buf     []byte
+	slab    []byte // see carve
 	// set by the end record
 	ended  bool
 	endSeq uint64
@@ -208,6 +209,27 @@ func (sr *streamReader) next() ([]byte, error) {
 type bodyReader struct {
 	b   []byte
 	err bool
+	// carve, when set, gives the memory bytes copies into.
+	carve func(n int) []byte
+}
+
+// slabSize is the chunk snapshot keys and values are copied into: a
+// restore holds millions of small keys, and two allocations per key cost
+// more than the copying.
+const slabSize = 256 << 10
+
+// carve returns n bytes from the current chunk; the slices handed out
+// never overlap and stay valid (a chunk lives while any key uses it).
+func (sr *streamReader) carve(n int) []byte {
+	if n > slabSize/8 {
+		return make([]byte, n)
+	}
+	if cap(sr.slab)-len(sr.slab) < n {
+		sr.slab = make([]byte, 0, slabSize)
+	}
+	l := len(sr.slab)
+	sr.slab = sr.slab[:l+n]
+	return sr.slab[l : l+n : l+n]
 }
 
 func (r *bodyReader) u16() uint16 {
@@ -246,7 +268,13 @@ func (r *bodyReader) bytes() []byte {
 		r.err = true
 		return nil
 	}
-	v := append([]byte(nil), r.b[:n]...)
+	var v []byte
+	if r.carve != nil {
+		v = r.carve(int(n))
+		copy(v, r.b[:n])
+	} else {
+		v = append([]byte(nil), r.b[:n]...)
+	}
 	r.b = r.b[n:]
 	return v
 }
@@ -260,7 +288,7 @@ func (sr *streamReader) NextEntry() (Entry, error) {
 	if body[0] != recKey {
 		return Entry{}, fmt.Errorf("%w: unexpected record type %q in a snapshot", ErrCorrupt, body[0])
 	}
-	r := bodyReader{b: body[1:]}
+	r := bodyReader{b: body[1:], carve: sr.carve}
 	e := Entry{DB: int(r.u16()), Slot: int(r.u16()), Expire: int64(r.u64())}
 	e.Key = r.bytes()
 	e.Value = r.bytes()

@@ -23,6 +23,12 @@ import (
 //     gcLimitSlack makes the collector work harder as the dataset nears
 //     maxmemory, instead of letting the process reach twice maxmemory.
 //
+// While a node loads its dataset the headroom is gcMaxPercent: a load
+// allocates almost nothing but the dataset itself, so collections on the
+// way would find little garbage and mostly mark live data (with 20-30%
+// headroom, about as much CPU as the load itself); the peak stays about
+// the same. The usual policy resumes at the first collection after.
+//
 // An explicit GOGC or GOMEMLIMIT in the environment disables the
 // corresponding part, so an operator keeps the last word. The measurements
 // behind the constants are in docs/benchmarks.md.
@@ -42,6 +48,7 @@ type gcTuner struct {
 	ownLimit   bool // GOMEMLIMIT not set by the environment
 	once       sync.Once
 	maxmemory  atomic.Int64
+	loading    atomic.Int32 // nodes of the process loading their dataset
 
 	mu      sync.Mutex // guards the fields below
 	percent int
@@ -89,6 +96,17 @@ func (g *gcTuner) setMaxMemory(maxmemory int64) {
 	}
 }
 
+// setLoading records that a node starts (true) or ends (false) loading
+// its dataset, and applies the policy for it.
+func (g *gcTuner) setLoading(v bool) {
+	if v {
+		g.loading.Add(1)
+	} else {
+		g.loading.Add(-1)
+	}
+	g.tune()
+}
+
 // gcPercentFor returns the GOGC value for a live heap of live bytes.
 func gcPercentFor(live uint64) int {
 	if live == 0 {
@@ -117,6 +135,9 @@ func (g *gcTuner) tune() {
 			live = g.sample[0].Value.Uint64()
 		}
 		p := gcPercentFor(live)
+		if g.loading.Load() > 0 {
+			p = gcMaxPercent
+		}
 		// Hysteresis: small drifts of the live heap are not worth a call.
 		if g.percent < 0 || p*8 < g.percent*7 || p*8 > g.percent*9 {
 			debug.SetGCPercent(p)

@@ -221,7 +221,11 @@ func (n *Node) WithLock(fn func()) {
 func (n *Node) SetWriteLog(w WriteLog) { n.wal = w }
 
 // SetLoading marks the node as loading its dataset: clients get -LOADING.
-func (n *Node) SetLoading(v bool) { n.loading.Store(v) }
+func (n *Node) SetLoading(v bool) {
+	if n.loading.Swap(v) != v {
+		processGC.setLoading(v)
+	}
+}
 
 // AddInfoSection registers an INFO section rendered after the built-in ones.
 func (n *Node) AddInfoSection(s InfoSection) {
@@ -305,6 +309,7 @@ func (n *Node) Start() error {
 // Close stops listening, disconnects clients and stops background work.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.SetLoading(false) // a load cut short must not keep the GC relaxed
 		close(n.closed)
 		for _, s := range n.servers {
 			s.Close()

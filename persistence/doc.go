@@ -149,11 +149,24 @@
 // (current_cow_*, rdb_last_cow_size, module_fork_*) are always 0: there is
 // no fork.
 //
+// # Imported snapshots
+//
+// ImportSnapshot writes a complete snapshot into a new, empty store from
+// keys given in snapshot order (offline restore uses it: the keys of a
+// verified backup, DUMP payloads copied through). It builds one sorted
+// table (keys, then the complete manifest, which sorts last) and has
+// Pebble ingest it, so the store holds the whole snapshot or nothing; the
+// data directory is made durable in its parent as at a node's first start.
+//
 // # Recovery
 //
 // Recover opens the snapshot store, picks the newest complete snapshot whose
 // manifest and key count verify, loads it, then replays the log from its
-// sequence number + 1. While loading the node answers -LOADING and INFO
+// sequence number + 1. Loading reads Pebble in a goroutine of its own, one
+// batch ahead of the inserts (batches are cut at slot boundaries, and each
+// slot's map is sized for its keys before they go in); values are decoded
+// and inserted under the node lock. (The node relaxes its GC policy
+// while it is loading: see node/gctune.go.) While loading the node answers -LOADING and INFO
 // shows loading_start_time, loading_total_bytes, loading_loaded_bytes,
 // loading_loaded_perc and loading_eta_seconds. The log continues in a new
 // segment after the last good record.

@@ -294,54 +294,134 @@ func trimFrom(fs vfs.FS, dir, prefix string, seg SegmentInfo, off int64) error {
 	return TrimSegment(fs, seg, off)
 }
 
-// loadSnapshot loads one snapshot into the host's databases.
+// loadBatch is a run of snapshot keys copied out of Pebble's buffers into
+// one arena, cut at a slot boundary so each slot's keys arrive together.
+type loadBatch struct {
+	arena []byte
+	ents  []loadEnt
+	bytes int64 // snapshot bytes read up to the end of this batch
+}
+
+type loadEnt struct {
+	db, slot       int
+	expire         int64
+	keyEnd, payEnd int // offsets in arena: key is [start, keyEnd), payload [keyEnd, payEnd)
+}
+
+const (
+	loadBatchKeys  = 1024
+	loadBatchBytes = 4 << 20
+	// A slot larger than this is loaded in several batches.
+	loadBatchMaxKeys = 64 << 10
+)
+
+// loadSnapshot loads one snapshot into the host's databases. Reading
+// Pebble runs in its own goroutine, one batch ahead of the inserts, which
+// run under the node lock (values are decoded there too, as the codec may
+// read the node's configuration). Each slot's map is sized for its keys
+// before they go in.
 func loadSnapshot(host Host, codec Codec, st *SnapshotStore, m Manifest, prog *LoadProgress) (keys, expired int64, err error) {
 	now := time.Now().UnixMilli()
-	type kv struct {
-		db     int
-		key    string
-		expire int64
-		p      []byte
+	batches := make(chan *loadBatch, 2)
+	free := make(chan *loadBatch, 3)
+	for i := 0; i < 3; i++ {
+		free <- &loadBatch{}
 	}
-	var batch []kv
-	var batchBytes int
-	var decodeErr error
-	flush := func() {
-		host.WithLock(func() {
-			n := host.NumDBs()
-			for _, e := range batch {
-				if e.db >= n {
-					decodeErr = fmt.Errorf("%w: snapshot %d holds database %d, the node has %d", ErrCorrupt, m.ID, e.db, n)
-					return
-				}
-				v, err := codec.Decode(e.p)
-				if err != nil {
-					decodeErr = fmt.Errorf("%w: snapshot %d key %q: %v", ErrCorrupt, m.ID, e.key, err)
-					return
-				}
-				host.DB(e.db).Set(e.key, v, e.expire)
+	stop := make(chan struct{})
+	var loadErr error
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		defer close(batches)
+		b := <-free
+		lastDB, lastSlot := -1, -1
+		send := func() bool {
+			select {
+			case batches <- b:
+			case <-stop:
+				return false
 			}
-		})
-		batch = batch[:0]
-		batchBytes = 0
-	}
-	err = st.Load(m, func(e SnapshotEntry) error {
-		keys++
-		if e.Expire != 0 && e.Expire <= now {
-			expired++
+			select {
+			case b = <-free:
+			case <-stop:
+				return false
+			}
+			b.arena, b.ents = b.arena[:0], b.ents[:0]
+			return true
 		}
-		batch = append(batch, kv{e.DB, string(e.Key), e.Expire, append([]byte(nil), e.Payload...)})
-		batchBytes += len(e.Key) + len(e.Payload)
-		if len(batch) >= 1024 || batchBytes >= 4<<20 {
-			flush()
+		var read int64
+		loadErr = st.Load(m, func(e SnapshotEntry) error {
+			n := len(b.ents)
+			if n > 0 && (n >= loadBatchMaxKeys ||
+				((n >= loadBatchKeys || len(b.arena) >= loadBatchBytes) && (e.DB != lastDB || e.Slot != lastSlot))) {
+				b.bytes = read
+				if !send() {
+					return errStop
+				}
+			}
+			lastDB, lastSlot = e.DB, e.Slot
+			b.arena = append(b.arena, e.Key...)
+			ke := len(b.arena)
+			b.arena = append(b.arena, e.Payload...)
+			b.ents = append(b.ents, loadEnt{db: e.DB, slot: e.Slot, expire: e.Expire, keyEnd: ke, payEnd: len(b.arena)})
+			read += int64(len(e.Key) + len(e.Payload) + 21)
+			return nil
+		}, nil)
+		if loadErr == nil && len(b.ents) > 0 {
+			b.bytes = read
+			send()
 		}
-		return decodeErr
-	}, func(b int64) { prog.Loaded.Store(b) })
-	if err == nil && len(batch) > 0 {
-		flush()
+	}()
+	var decodeErr error
+	for b := range batches {
+		if decodeErr == nil {
+			host.WithLock(func() { decodeErr = applyLoadBatch(host, codec, m, b, now, &keys, &expired) })
+			prog.Loaded.Store(b.bytes)
+			if decodeErr != nil {
+				close(stop)
+			}
+		}
+		free <- b
 	}
-	if err == nil {
-		err = decodeErr
+	<-readerDone
+	if decodeErr != nil {
+		return keys, expired, decodeErr
 	}
-	return keys, expired, err
+	if loadErr != nil {
+		return keys, expired, loadErr
+	}
+	prog.Loaded.Store(m.Bytes)
+	return keys, expired, nil
+}
+
+// applyLoadBatch inserts one batch; it runs under the node lock.
+func applyLoadBatch(host Host, codec Codec, m Manifest, b *loadBatch, now int64, keys, expired *int64) error {
+	n := host.NumDBs()
+	start := 0
+	for i := range b.ents {
+		e := &b.ents[i]
+		if e.db >= n {
+			return fmt.Errorf("%w: snapshot %d holds database %d, the node has %d", ErrCorrupt, m.ID, e.db, n)
+		}
+		db := host.DB(e.db)
+		if i == 0 || e.slot != b.ents[i-1].slot || e.db != b.ents[i-1].db {
+			j := i + 1
+			for j < len(b.ents) && b.ents[j].slot == e.slot && b.ents[j].db == e.db {
+				j++
+			}
+			db.Reserve(e.slot, j-i)
+		}
+		key := string(b.arena[start:e.keyEnd])
+		v, err := codec.Decode(b.arena[e.keyEnd:e.payEnd])
+		start = e.payEnd
+		if err != nil {
+			return fmt.Errorf("%w: snapshot %d key %q: %v", ErrCorrupt, m.ID, key, err)
+		}
+		*keys++
+		if e.expire != 0 && e.expire <= now {
+			*expired++
+		}
+		db.Set(key, v, e.expire)
+	}
+	return nil
 }

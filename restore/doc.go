@@ -18,8 +18,22 @@
 // # Safety
 //
 // Fetch downloads and checks every object it uses (SHA-256 of the stored
-// bytes, every record's CRC, the end record) and keeps the result in
+// bytes, computed while the object streams in; every record's CRC32C; the
+// end record; and for every snapshot key its DUMP payload's CRC64 and RDB
+// version and that the recorded slot is the key's) and keeps the result in
 // memory; callers write nothing until Fetch has returned without error.
+//
+// # Writing a node
+//
+// WriteDataDir turns a fetched snapshot into the node's own data
+// directory without decoding a value: the verified entries, which a
+// node's backup stream already carries in the snapshot store's order
+// (database, slot, key; any other order is sorted first), are written
+// into one sorted table that persistence.ImportSnapshot has Pebble ingest
+// whole, manifest included. The started node loads it like a snapshot it
+// saved itself. Only when log records follow the snapshot (a time past
+// it, NeedsReplay) must a caller load that directory into a node, replay
+// the records and save again.
 //
 // # Cluster shape
 //
@@ -30,6 +44,6 @@
 // an empty data directory and resync from their master.
 //
 // The package does not execute commands: replaying log records needs the
-// command table, so callers (internal/cli) apply Fetch's result through a
-// node's Replayer.
+// command table, so callers (internal/cli) apply the log records of
+// Fetch's result through a node's Replayer.
 package restore

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/slotvault/slotvault/backup"
@@ -190,9 +191,73 @@ func Fetch(ctx context.Context, src Source, c *NodeChain, at time.Time, progress
 	return nil, &UnreachableError{NodeID: c.NodeID, At: at, Latest: time.Time{}, Reason: "the oldest backup is newer than that"}
 }
 
+// logReadAhead is how many log objects are downloaded and verified at
+// once ahead of the one being applied.
+const logReadAhead = 4
+
+// logFetch is one log object read ahead: its records from seq on.
+type logFetch struct {
+	recs []backup.LogRecord
+	err  error
+	done chan struct{}
+}
+
 func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest, at time.Time, progress Progress) (*NodeData, error) {
 	d := &NodeData{NodeID: c.NodeID, Manifest: m}
+
+	// The log objects that continue the snapshot, up to the first gap;
+	// their names give their ranges, so they download (a few at a time,
+	// each verified as it streams) while the snapshot does.
+	var chain []backup.LogObject
+	var from []uint64 // first record wanted from each
+	gapReason := ""
+	next := m.SnapshotSeq + 1
+	for _, lo := range c.Log {
+		if lo.LastSeq < next {
+			continue
+		}
+		if lo.FirstSeq > next {
+			gapReason = fmt.Sprintf("log records %d..%d are missing", next, lo.FirstSeq-1)
+			break
+		}
+		chain = append(chain, lo)
+		from = append(from, next)
+		next = lo.LastSeq + 1
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	fetches := make([]*logFetch, len(chain))
+	readAhead := func(upTo int) {
+		for i := 0; i < len(chain) && i <= upTo; i++ {
+			if fetches[i] != nil {
+				continue
+			}
+			f := &logFetch{done: make(chan struct{})}
+			fetches[i] = f
+			wg.Add(1)
+			go func(lo backup.LogObject, seq uint64) {
+				defer wg.Done()
+				defer close(f.done)
+				f.err = backup.ReadLogObject(lctx, src.Store, lo, src.Key, func(r backup.LogRecord) error {
+					if r.Seq >= seq {
+						f.recs = append(f.recs, r)
+					}
+					return nil
+				})
+			}(chain[i], from[i])
+		}
+	}
+	readAhead(logReadAhead - 1)
+
+	if m.Keys > 0 && m.Keys < 1<<28 {
+		d.Entries = make([]backup.Entry, 0, m.Keys)
+	}
 	err := backup.ReadSnapshot(ctx, src.Store, m, src.Key, func(e backup.Entry) error {
+		if err := checkEntry(&e); err != nil {
+			return err
+		}
 		d.Entries = append(d.Entries, e)
 		return nil
 	})
@@ -204,34 +269,27 @@ func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest
 		progress(c.NodeID, m.Dir()+"snapshot.svs", m.Size())
 	}
 	latest := m.TimeRange.Snapshot
-	next := m.SnapshotSeq + 1
 	reason := ""
 	complete := true
 	atMs := at.UnixMilli()
 	var lastMod time.Time
-	for _, lo := range c.Log {
-		if lo.LastSeq < next {
-			continue
+	stopped := false
+	for i, lo := range chain {
+		readAhead(i + logReadAhead - 1)
+		f := fetches[i]
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		if lo.FirstSeq > next {
-			reason = fmt.Sprintf("log records %d..%d are missing", next, lo.FirstSeq-1)
-			complete = false
-			break
-		}
-		var recs []backup.LogRecord
-		err := backup.ReadLogObject(ctx, src.Store, lo, src.Key, func(r backup.LogRecord) error {
-			if r.Seq >= next {
-				recs = append(recs, r)
-			}
-			return nil
-		})
-		if err != nil {
+		if f.err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			reason = fmt.Sprintf("log object %s is unusable (%v)", lo.Name, err)
+			reason = fmt.Sprintf("log object %s is unusable (%v)", lo.Name, f.err)
 			d.Skipped = append(d.Skipped, reason)
 			complete = false
+			stopped = true
 			break
 		}
 		d.Bytes += lo.Size
@@ -239,7 +297,7 @@ func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest
 			progress(c.NodeID, lo.Name, lo.Size)
 		}
 		passed := false
-		for _, r := range recs {
+		for _, r := range f.recs {
 			if r.Time > latest.UnixMilli() {
 				latest = time.UnixMilli(r.Time).UTC()
 			}
@@ -249,13 +307,18 @@ func fetchFrom(ctx context.Context, src Source, c *NodeChain, m *backup.Manifest
 			}
 			d.Log = append(d.Log, r)
 		}
-		next = lo.LastSeq + 1
+		f.recs = nil
 		lastMod = lo.ModTime
 		if passed {
 			// Every record after this one is later than at: T is inside
 			// the chain.
+			stopped = true
 			break
 		}
+	}
+	if !stopped && gapReason != "" {
+		reason = gapReason
+		complete = false
 	}
 	if complete && lastMod.After(latest) {
 		latest = lastMod.UTC()

@@ -41,6 +41,9 @@ type DB struct {
 	// LFULogFactor and LFUDecayTime are lfu-log-factor and lfu-decay-time
 	// (Redis defaults 10 and 1 when zero / negative).
 	LFULogFactor, LFUDecayTime int
+	// hintSlot and hintKeys are the size Reserve asked for the next
+	// table created for hintSlot (0: none).
+	hintSlot, hintKeys int
 	// views are the active copy-on-write views (snapshot.go).
 	views []*View
 	// Expiry says what reads do with logically expired keys: delete them
@@ -84,11 +87,26 @@ func (db *DB) Volatile() int { return db.volatile }
 func (db *DB) table(slot int) *slotTable {
 	t := db.tables[slot]
 	if t == nil {
-		t = &slotTable{keys: make(map[string]*Entry)}
+		n := 0
+		if db.hintKeys > 0 && db.hintSlot == slot {
+			n, db.hintKeys = db.hintKeys, 0
+		}
+		t = &slotTable{keys: make(map[string]*Entry, n)}
 		db.tables[slot] = t
 		db.keyMaps[slot] = t.keys
 	}
 	return t
+}
+
+// Reserve makes room for n keys in an empty slot, so that a bulk load
+// (a snapshot being loaded, which knows each slot's key count) fills its
+// map without growing it step by step. The hint applies to the slot's
+// next first key (an empty slot has no table); it does nothing to a slot
+// that holds keys.
+func (db *DB) Reserve(slot, n int) {
+	if db.tables[slot] == nil && n > 8 {
+		db.hintSlot, db.hintKeys = slot, n
+	}
 }
 
 func (t *slotTable) setVolatile(key string, e *Entry) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,7 +356,6 @@ func scratchNode(dir string) (*node.Node, *config.Config, error) {
 // own time (transactions all or nothing); then keys outside keep go.
 func applyNodeData(n *node.Node, d *restore.NodeData, keep *restore.SlotSet) (int, error) {
 	var err error
-	skippedErrs := 0
 	n.WithLock(func() {
 		rep := n.NewReplayer()
 		snapMs := d.Manifest.TimeRange.Snapshot.UnixMilli()
@@ -370,6 +370,20 @@ func applyNodeData(n *node.Node, d *restore.NodeData, keep *restore.SlotSet) (in
 				return
 			}
 		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return applyLog(n, d, keep)
+}
+
+// applyLog replays d's log records into n at their own times
+// (transactions all or nothing), then drops the keys outside keep.
+func applyLog(n *node.Node, d *restore.NodeData, keep *restore.SlotSet) (int, error) {
+	var err error
+	skippedErrs := 0
+	n.WithLock(func() {
+		rep := n.NewReplayer()
 		var tx []backup.LogRecord
 		inTx := false
 		apply := func(r backup.LogRecord) bool {
@@ -447,6 +461,14 @@ type plannedNode struct {
 func runRestoreOut(c context.Context, src restore.Source, at time.Time, o restoreOptions, w io.Writer) error {
 	if o.out == "" {
 		return errors.New("restore: --out DIR is required")
+	}
+	// The fetched datasets stay in memory until written, so collections
+	// while they download find almost nothing to free: a higher target
+	// spares marking them again and again.
+	if old := debug.SetGCPercent(400); old < 0 || old > 400 {
+		debug.SetGCPercent(old)
+	} else {
+		defer debug.SetGCPercent(old)
 	}
 	if !o.plan {
 		if ents, err := os.ReadDir(o.out); err == nil && len(ents) > 0 {
@@ -581,6 +603,53 @@ func runRestoreOut(c context.Context, src restore.Source, at time.Time, o restor
 	return nil
 }
 
+// writeNodeData writes a master's verified data into its data directory:
+// the snapshot keys of its slots are copied straight into the snapshot
+// store the server loads at start (no value is decoded). When log records
+// follow the snapshot (a time past it), a scratch node loads that
+// snapshot, replays them, drops the keys outside keep and saves a new
+// snapshot in its place.
+func writeNodeData(dir string, d *restore.NodeData, keep *restore.SlotSet) (int, error) {
+	if !d.NeedsReplay() {
+		n, err := restore.WriteDataDir(dir, d, keep)
+		return int(n), err
+	}
+	if _, err := restore.WriteDataDir(dir, d, nil); err != nil {
+		return 0, err
+	}
+	n, cfg, err := scratchNode(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer n.Close()
+	mgr, err := persistence.New(newNodeHost(n), persistence.Options{Dir: dir, Config: cfg, Codec: dumpCodec(cfg)})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := mgr.Recover(); err != nil {
+		mgr.Close()
+		return 0, err
+	}
+	if _, err := applyLog(n, d, keep); err != nil {
+		mgr.Close()
+		return 0, err
+	}
+	keys := 0
+	n.WithLock(func() {
+		for i := 0; i < n.Config().Databases; i++ {
+			keys += n.DB(i).Size()
+		}
+		if err = mgr.SaveLocked(); err == nil {
+			// Only the snapshot just saved stays.
+			err = mgr.Store().Prune(1)
+		}
+	})
+	if cerr := mgr.Close(); err == nil {
+		err = cerr
+	}
+	return keys, err
+}
+
 func writeRestoredNode(out string, p *plannedNode, plan []*plannedNode, ids map[string]string, sm *restore.SlotMap, w io.Writer) error {
 	dir, err := filepath.Abs(filepath.Join(out, p.newID))
 	if err != nil {
@@ -591,31 +660,7 @@ func writeRestoredNode(out string, p *plannedNode, plan []*plannedNode, ids map[
 	}
 	keys := 0
 	if p.data != nil {
-		n, cfg, err := scratchNode(dir)
-		if err != nil {
-			return err
-		}
-		mgr, err := persistence.New(newNodeHost(n), persistence.Options{Dir: dir, Config: cfg, Codec: dumpCodec(cfg)})
-		if err != nil {
-			return err
-		}
-		if _, err := mgr.Recover(); err != nil {
-			mgr.Close()
-			return err
-		}
-		if _, err := applyNodeData(n, p.data, keepSlots(sm, p.tn)); err != nil {
-			mgr.Close()
-			return err
-		}
-		n.WithLock(func() {
-			keys = n.DB(0).Size()
-			err = mgr.SaveLocked()
-		})
-		if cerr := mgr.Close(); err == nil {
-			err = cerr
-		}
-		n.Close()
-		if err != nil {
+		if keys, err = writeNodeData(dir, p.data, keepSlots(sm, p.tn)); err != nil {
 			return err
 		}
 	}

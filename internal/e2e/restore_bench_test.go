@@ -45,7 +45,7 @@ func TestRestoreBenchmark(t *testing.T) {
 	srv.Store(t, "bench", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", miniotest.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", miniotest.SecretKey)
-	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\ncluster-node-timeout 15000\n", srv.Endpoint)
+	conf := fmt.Sprintf("backup-target s3://bench/rs\nbackup-s3-endpoint %s\nbackup-schedule \"@every 1h\"\nbackup-log-ship-interval 50ms\ncluster-node-timeout 60000\n", srv.Endpoint)
 	tgt := []string{"--target", "s3://bench/rs", "--s3-endpoint", srv.Endpoint}
 	nodes := startBackupCluster(t, 3, conf)
 
@@ -93,6 +93,10 @@ func TestRestoreBenchmark(t *testing.T) {
 	}
 	wg.Wait()
 	if t.Failed() {
+		for i, nd := range nodes {
+			out := nd.proc.Output()
+			t.Logf("node %d (port %d) exited: %v; last output:\n%s", i, nd.port, nd.proc.Cmd.ProcessState, out[max(0, len(out)-4000):])
+		}
 		t.FailNow()
 	}
 	t.Logf("loaded %d keys per master into slotvault and redis-server in %v", perMaster, time.Since(start).Round(time.Millisecond))
@@ -107,17 +111,18 @@ func TestRestoreBenchmark(t *testing.T) {
 	// A full backup after the load, so the restore reads snapshots (not a
 	// replay of the whole load from the log).
 	before := make([]string, len(nodes))
+	shipped := func(f map[string]string) bool { return f["backup_log_shipped_seq"] == f["backup_log_local_seq"] }
 	for i := range nodes {
 		c := testutil.Dial(t, nodes[i].addr())
-		svWait(t, c, "agent", func(map[string]string) bool { return true })
-		waitShipped(t, c)
+		svWaitFor(t, c, "agent", 10*time.Minute, func(map[string]string) bool { return true })
+		svWaitFor(t, c, "log shipped", 10*time.Minute, shipped)
 		before[i] = svStatus(t, c)["backup_ok_count"]
 		c.Do("SVBACKUP", "NOW")
 	}
 	for i := range nodes {
 		c := testutil.Dial(t, nodes[i].addr())
-		svWait(t, c, "backup", func(f map[string]string) bool { return f["backup_ok_count"] != before[i] })
-		waitShipped(t, c)
+		svWaitFor(t, c, "backup", 10*time.Minute, func(f map[string]string) bool { return f["backup_ok_count"] != before[i] })
+		svWaitFor(t, c, "log shipped", 10*time.Minute, shipped)
 	}
 	time.Sleep(5 * time.Millisecond)
 	at := time.Now().UTC().Format(time.RFC3339Nano)
@@ -127,7 +132,15 @@ func TestRestoreBenchmark(t *testing.T) {
 
 	redisBin := testutil.RequireTool(t, "redis-server")
 	svBin := testutil.Binary(t)
-	var redisT, svT, svRestoreT []time.Duration
+	var redisT, svT, svRestoreT, baseT, baseRestoreT []time.Duration
+	// CPU time (user + system) of every process each side ran, which the
+	// other load on a shared machine disturbs far less than wall time.
+	var redisCPU, svCPU, baseCPU []time.Duration
+	redisCPUAt := func(run int) time.Duration { return redisCPU[run].Round(time.Millisecond) }
+	// SLOTVAULT_BENCH_BASELINE names another slotvault binary (an older
+	// build) timed the same way in every run, for before/after figures
+	// from one run on the same machine state.
+	baseBin := os.Getenv("SLOTVAULT_BENCH_BASELINE")
 	for run := 0; run < runs; run++ {
 		// redis-server on the RDB files copied into place.
 		var dirs []string
@@ -151,51 +164,95 @@ func TestRestoreBenchmark(t *testing.T) {
 		}
 		waitReady(t, ports, perMaster)
 		redisT = append(redisT, time.Since(start))
+		var rcpu time.Duration
 		for _, c := range cmds {
 			c.Process.Kill()
 			c.Wait()
+			rcpu += procCPU(c)
 		}
+		redisCPU = append(redisCPU, rcpu)
 
 		// slotvault: restore cluster from MinIO, then start the nodes.
-		outDir := filepath.Join(t.TempDir(), "restored")
-		var ps []string
-		for range nodes {
-			ps = append(ps, strconv.Itoa(testutil.FreePort(t)))
+		restoreT, total, cpu := benchRestoreStart(t, svBin, nodes, at, tgt, perMaster, run == 0)
+		svRestoreT = append(svRestoreT, restoreT)
+		svT = append(svT, total)
+		svCPU = append(svCPU, cpu)
+		t.Logf("run %d: redis-server RDB load %v (CPU %v); slotvault restore cluster %v, + start until ready %v (CPU %v); ratio %.2fx (CPU %.2fx)",
+			run+1, redisT[run].Round(time.Millisecond), redisCPUAt(run), svRestoreT[run].Round(time.Millisecond), svT[run].Round(time.Millisecond),
+			cpu.Round(time.Millisecond), float64(svT[run])/float64(redisT[run]), float64(cpu)/float64(redisCPU[run]))
+		if baseBin != "" {
+			restoreT, total, cpu := benchRestoreStart(t, baseBin, nodes, at, tgt, perMaster, false)
+			baseRestoreT = append(baseRestoreT, restoreT)
+			baseT = append(baseT, total)
+			baseCPU = append(baseCPU, cpu)
+			t.Logf("run %d: baseline %s: restore cluster %v, + start until ready %v (CPU %v); ratio %.2fx (CPU %.2fx)",
+				run+1, baseBin, restoreT.Round(time.Millisecond), total.Round(time.Millisecond), cpu.Round(time.Millisecond),
+				float64(total)/float64(redisT[run]), float64(cpu)/float64(redisCPU[run]))
 		}
-		exec.Command("sync").Run()
-		start = time.Now()
-		out, err := runSV(t, append([]string{"restore", "cluster", "--at", at, "--out", outDir, "--ports", strings.Join(ps, ",")}, tgt...)...)
-		if err != nil {
-			t.Fatalf("restore cluster: %v\n%s", err, out)
-		}
-		svRestoreT = append(svRestoreT, time.Since(start))
-		if run == 0 {
-			t.Log(out)
-		}
-		ents, _ := os.ReadDir(outDir)
-		cmds = nil
-		ports = nil
-		for _, e := range ents {
-			dir := filepath.Join(outDir, e.Name())
-			b, _ := os.ReadFile(filepath.Join(dir, "redis.conf"))
-			var port int
-			fmt.Sscanf(strings.SplitN(string(b), "port ", 2)[1], "%d", &port)
-			ports = append(ports, port)
-			cmds = append(cmds, startTimed(t, dir, svBin, "server", filepath.Join(dir, "redis.conf")))
-		}
-		waitReady(t, ports, perMaster)
-		svT = append(svT, time.Since(start))
-		for _, c := range cmds {
-			c.Process.Kill()
-			c.Wait()
-		}
-		t.Logf("run %d: redis-server RDB load %v; slotvault restore cluster %v, + start until ready %v; ratio %.2fx",
-			run+1, redisT[run].Round(time.Millisecond), svRestoreT[run].Round(time.Millisecond), svT[run].Round(time.Millisecond),
-			float64(svT[run])/float64(redisT[run]))
 	}
 	mr, ms, mrs := median(redisT), median(svT), median(svRestoreT)
-	t.Logf("| keys per master | redis-server RDB load | slotvault restore cluster (fetch+verify+write) | + start until ready | ratio |")
-	t.Logf("| %d | %v | %v | %v | %.2fx |", perMaster, mr.Round(time.Millisecond), mrs.Round(time.Millisecond), ms.Round(time.Millisecond), float64(ms)/float64(mr))
+	mrc, msc := median(redisCPU), median(svCPU)
+	t.Logf("medians of %d runs:", runs)
+	t.Logf("| build | redis-server RDB load | slotvault restore cluster (fetch+verify+write) | + start until ready | ratio | CPU redis / slotvault | CPU ratio |")
+	t.Logf("| this | %v | %v | %v | %.2fx | %v / %v | %.2fx |", mr.Round(time.Millisecond), mrs.Round(time.Millisecond), ms.Round(time.Millisecond), float64(ms)/float64(mr),
+		mrc.Round(time.Millisecond), msc.Round(time.Millisecond), float64(msc)/float64(mrc))
+	if baseBin != "" {
+		mb, mbr, mbc := median(baseT), median(baseRestoreT), median(baseCPU)
+		t.Logf("| baseline | %v | %v | %v | %.2fx | %v / %v | %.2fx |", mr.Round(time.Millisecond), mbr.Round(time.Millisecond), mb.Round(time.Millisecond), float64(mb)/float64(mr),
+			mrc.Round(time.Millisecond), mbc.Round(time.Millisecond), float64(mbc)/float64(mrc))
+	}
+}
+
+// benchRestoreStart runs `restore cluster` with bin into a fresh folder,
+// then starts the restored nodes in parallel; it returns the time of the
+// restore, the time until every node is ready, and the CPU time of the
+// restore and of the nodes (until they were stopped, right after).
+func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string, tgt []string, perMaster int, logOut bool) (time.Duration, time.Duration, time.Duration) {
+	outDir := filepath.Join(t.TempDir(), "restored")
+	var ps []string
+	for range nodes {
+		ps = append(ps, strconv.Itoa(testutil.FreePort(t)))
+	}
+	exec.Command("sync").Run()
+	start := time.Now()
+	cmd := exec.Command(bin, append([]string{"restore", "cluster", "--at", at, "--out", outDir, "--ports", strings.Join(ps, ",")}, tgt...)...)
+	outB, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restore cluster: %v\n%s", err, outB)
+	}
+	restoreT := time.Since(start)
+	cpu := procCPU(cmd)
+	if logOut {
+		t.Log(string(outB))
+	}
+	ents, _ := os.ReadDir(outDir)
+	var cmds []*exec.Cmd
+	var ports []int
+	for _, e := range ents {
+		dir := filepath.Join(outDir, e.Name())
+		b, _ := os.ReadFile(filepath.Join(dir, "redis.conf"))
+		var port int
+		fmt.Sscanf(strings.SplitN(string(b), "port ", 2)[1], "%d", &port)
+		ports = append(ports, port)
+		cmds = append(cmds, startTimed(t, dir, bin, "server", filepath.Join(dir, "redis.conf")))
+	}
+	waitReady(t, ports, perMaster)
+	total := time.Since(start)
+	for _, c := range cmds {
+		c.Process.Kill()
+		c.Wait()
+		cpu += procCPU(c)
+	}
+	os.RemoveAll(outDir)
+	return restoreT, total, cpu
+}
+
+// procCPU is the user + system time of a finished process.
+func procCPU(c *exec.Cmd) time.Duration {
+	if c.ProcessState == nil {
+		return 0
+	}
+	return c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 }
 
 func median(d []time.Duration) time.Duration {

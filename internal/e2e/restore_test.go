@@ -37,7 +37,14 @@ func svStatus(t *testing.T, c *resp.Conn) map[string]string {
 
 func svWait(t *testing.T, c *resp.Conn, what string, cond func(map[string]string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	svWaitFor(t, c, what, 60*time.Second, cond)
+}
+
+// svWaitFor is svWait with its own deadline (large datasets on a loaded
+// machine).
+func svWaitFor(t *testing.T, c *resp.Conn, what string, timeout time.Duration, cond func(map[string]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		f := svStatus(t, c)
 		if f["error"] == "" && cond(f) {
