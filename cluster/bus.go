@@ -415,11 +415,7 @@ func (c *Cluster) handle(l *link, m *message) {
 	default:
 	}
 	deliver = c.processLocked(l, m)
-	if c.confDirty {
-		if err := c.saveConfigLocked(); err != nil {
-			c.log.Error("can't update cluster config file", "err", err)
-		}
-	}
+	c.flushDirtyLocked()
 	c.mu.Unlock()
 	if deliver != nil && c.cfg.Host != nil {
 		c.cfg.Host.Deliver(deliver.Channel, deliver.Payload, deliver.Type == msgPublishShard)
@@ -866,11 +862,8 @@ func (c *Cluster) cron() {
 			c.failoverCronLocked()
 			act = c.replActionsLocked()
 		}
-		if c.confDirty {
-			if err := c.saveConfigLocked(); err != nil {
-				c.log.Error("can't update cluster config file", "err", err)
-			}
-		}
+		c.flushDirtyLocked()
+		c.retrySaveLocked()
 		c.mu.Unlock()
 		if rh != nil {
 			c.runReplActions(rh, act)
@@ -955,9 +948,5 @@ func (c *Cluster) cronLocked(iter int) {
 	}
 	_ = update
 	c.updateStateLocked()
-	if c.confDirty {
-		if err := c.saveConfigLocked(); err != nil {
-			c.log.Error("can't update cluster config file", "err", err)
-		}
-	}
+	c.flushDirtyLocked()
 }

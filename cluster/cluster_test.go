@@ -90,7 +90,7 @@ func TestNodesConfRoundTrip(t *testing.T) {
 	c.importing[200] = other
 	c.currentEpoch, c.lastVoteEpoch = 5, 4
 	c.myself.ConfigEpoch = 1
-	if err := c.saveConfigLocked(); err != nil {
+	if err := c.saveConfigNowLocked(false); err != nil {
 		t.Fatal(err)
 	}
 	want := c.configTextLocked()
