@@ -71,34 +71,52 @@ func TestSetSlotSavedBeforeTicket(t *testing.T) {
 	}
 }
 
-// A rendering older than the file's content is never written over it, and
-// asking for fsync of an older generation syncs the newer content.
+// A rendering older than the file's content is never written over it; a
+// sync covers the newest content; a shorter content leaves no trace of
+// the longer one it replaces.
 func TestConfWriterKeepsNewest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nodes.conf")
 	w := newConfWriter(path)
-	if err := w.write("new\n", 5, false, false); err != nil {
+	write := func(text string, gen uint64) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.writeLocked(text, gen, false)
+	}
+	if err := write("new content\n", 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.write("old\n", 4, true, false); err != nil {
+	if err := write("old\n", 4); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(path)
-	if string(data) != "new\n" {
+	if data, _ := os.ReadFile(path); string(data) != "new content\n" {
 		t.Fatalf("file = %q", data)
+	}
+	if err := w.syncTo(4); err != nil {
+		t.Fatal(err)
 	}
 	if w.synced != 5 || w.written != 5 {
 		t.Fatalf("written %d synced %d", w.written, w.synced)
 	}
-	// Same content, fsync asked: synced without rewriting.
-	if err := w.write("new\n", 6, false, false); err != nil {
+	// Same content: nothing written, still synced.
+	if err := write("new content\n", 6); err != nil {
 		t.Fatal(err)
 	}
 	if w.synced != 6 {
 		t.Fatalf("unchanged synced content: synced %d", w.synced)
 	}
+	if err := write("short\n", 7); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "short\n" {
+		t.Fatalf("file = %q", data)
+	}
+	w.close()
 	// A failed write is reported to the waiters of its generation.
 	bad := newConfWriter(filepath.Join(t.TempDir(), "missing", "nodes.conf"))
-	if err := bad.write("x\n", 1, false, false); err == nil || bad.failGen != 1 {
+	bad.mu.Lock()
+	err := bad.writeLocked("x\n", 1, false)
+	bad.mu.Unlock()
+	if err == nil || bad.failGen != 1 {
 		t.Fatalf("write into a missing directory: %v", err)
 	}
 }
