@@ -624,10 +624,10 @@ const (
 // released its locks, so a reshard's SETSLOTs do not write nodes.conf
 // under the cluster lock, and the SETSLOTs of one pipelined batch share a
 // write. Only SETSLOT NODE that bumps the epoch asks for fsync
-// (clusterBumpConfigEpochWithoutConsensus); only SETSLOT NODE tells the
-// other nodes at once (a PONG to all; Redis does so when it ends an
-// import), MIGRATING, IMPORTING and STABLE are local states no header
-// carries.
+// (clusterBumpConfigEpochWithoutConsensus); only SETSLOT NODE ending an
+// import on the new owner tells the other nodes at once (a PONG to all),
+// as Redis: the other actions are local states, or reach the other nodes
+// through the new owner's claim.
 func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int) (ConfigTicket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -689,8 +689,11 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 		if n == me && c.importing[slot] != nil {
 			fsync = c.bumpEpochLocked() || fsync
 			c.importing[slot] = nil
+			// After importing the slot, let the other nodes know at once
+			// (Redis does so only here; redis-cli tells every master
+			// itself with SETSLOT NODE).
+			broadcast = true
 		}
-		broadcast = true
 	}
 	c.updateStateLocked()
 	t := c.requestSaveWaitedLocked(fsync)
