@@ -286,20 +286,20 @@ func (n *Node) migrateSlotGroup(m *slotMigration, ctl *migrateConn, req *migrate
 }
 
 // setSlots applies one SETSLOT action to every slot of the group on this
-// node, then waits once until nodes.conf holds them all (the saver writes
-// them together, without any lock held).
+// node, taking the node lock per slot so that clients interleave, then
+// waits once until nodes.conf holds them all (one write for the group,
+// without any lock held).
 func (n *Node) setSlots(group []int, action cluster.SlotAction, id string) error {
 	var t cluster.ConfigTicket
-	n.mu.Lock()
 	for _, slot := range group {
+		n.mu.Lock()
 		ts, err := n.cluster.SetSlot(slot, action, id, n.dbs[0].CountInSlot(slot))
+		n.mu.Unlock()
 		if err != nil {
-			n.mu.Unlock()
 			return fmt.Errorf("slot %d: %w", slot, err)
 		}
 		t = t.Max(ts)
 	}
-	n.mu.Unlock()
 	return n.cluster.WaitConfig(t)
 }
 
