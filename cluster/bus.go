@@ -539,6 +539,10 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			// The sender claims slots we know to be served with a newer
 			// configuration: tell it (UPDATE).
 			for j := 0; j < len(c.slotOwner); j++ {
+				if claimed[j>>3] == 0 {
+					j |= 7 // no claim in this byte: skip its 8 slots
+					continue
+				}
 				if !bitmapHas(&claimed, j) {
 					continue
 				}
@@ -652,6 +656,10 @@ func (c *Cluster) updateSlotsConfigWithLocked(sender *Node, epoch uint64, claime
 	}
 	var newMaster *Node
 	for j := 0; j < len(c.slotOwner); j++ {
+		if claimed[j>>3] == 0 {
+			j |= 7 // no claim in this byte: skip its 8 slots
+			continue
+		}
 		if !bitmapHas(claimed, j) {
 			continue
 		}

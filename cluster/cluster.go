@@ -420,7 +420,7 @@ func (c *Cluster) UpdateSlots(set *slots.Set, del bool) error {
 		if del {
 			c.delSlotLocked(j)
 		} else {
-			c.importing[j] = nil
+			c.setImportingLocked(j, nil)
 			c.addSlotLocked(c.myself, j)
 		}
 	}
@@ -648,7 +648,7 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 		if n.IsReplica() {
 			return ConfigTicket{}, errf("Target node is not a master")
 		}
-		c.migrating[slot] = n
+		c.setMigratingLocked(slot, n)
 	case SlotImporting:
 		if c.slotOwner[slot] == me {
 			return ConfigTicket{}, errf("I'm already the owner of hash slot %d", slot)
@@ -660,10 +660,10 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 		if n.IsReplica() {
 			return ConfigTicket{}, errf("Target node is not a master")
 		}
-		c.importing[slot] = n
+		c.setImportingLocked(slot, n)
 	case SlotStable:
-		c.importing[slot] = nil
-		c.migrating[slot] = nil
+		c.setImportingLocked(slot, nil)
+		c.setMigratingLocked(slot, nil)
 	case SlotNode:
 		n := c.nodes[id]
 		if n == nil {
@@ -676,7 +676,7 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 			return ConfigTicket{}, errf("Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", slot)
 		}
 		if keysInSlot == 0 && c.migrating[slot] != nil {
-			c.migrating[slot] = nil
+			c.setMigratingLocked(slot, nil)
 		}
 		wasMine := c.slotOwner[slot] == me
 		c.delSlotLocked(slot)
@@ -688,7 +688,7 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 		}
 		if n == me && c.importing[slot] != nil {
 			fsync = c.bumpEpochLocked() || fsync
-			c.importing[slot] = nil
+			c.setImportingLocked(slot, nil)
 			// After importing the slot, let the other nodes know at once
 			// (Redis does so only here; redis-cli tells every master
 			// itself with SETSLOT NODE).

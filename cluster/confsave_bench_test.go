@@ -31,7 +31,7 @@ func BenchmarkConfigText(b *testing.B) {
 		}
 		c.addSlotLocked(owner, j)
 	}
-	c.migrating[30] = masters[0]
+	c.setMigratingLocked(30, masters[0])
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c.configTextLocked()

@@ -224,9 +224,9 @@ func (c *Cluster) parseConfigLocked(text string) error {
 				}
 				o := c.lookupOrCreateLocked(id)
 				if dir == '>' {
-					c.migrating[slot] = o
+					c.setMigratingLocked(slot, o)
 				} else {
-					c.importing[slot] = o
+					c.setImportingLocked(slot, o)
 				}
 				continue
 			}

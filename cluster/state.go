@@ -191,8 +191,11 @@ type Cluster struct {
 	lastVoteEpoch uint64
 
 	slotOwner [slots.Count]*Node
+	// migrating and importing change only through setMigratingLocked and
+	// setImportingLocked, which keep openSlots (the entries set in both).
 	migrating [slots.Count]*Node
 	importing [slots.Count]*Node
+	openSlots int
 
 	stateOK bool
 	size    int
@@ -266,10 +269,10 @@ func (c *Cluster) addNodeLocked(n *Node) { c.nodes[n.ID] = n }
 func (c *Cluster) delNodeLocked(n *Node) {
 	for j := 0; j < slots.Count; j++ {
 		if c.importing[j] == n {
-			c.importing[j] = nil
+			c.setImportingLocked(j, nil)
 		}
 		if c.migrating[j] == n {
-			c.migrating[j] = nil
+			c.setMigratingLocked(j, nil)
 		}
 		if c.slotOwner[j] == n {
 			c.delSlotLocked(j)
@@ -393,10 +396,33 @@ func (c *Cluster) setNodeAsMasterLocked(n *Node) {
 	c.confDirty = true
 }
 
+// setMigratingLocked and setImportingLocked change a slot's migration
+// state, counting the entries set in both tables (openSlots), so that
+// rendering nodes.conf skips the walk of the tables when none is.
+func (c *Cluster) setMigratingLocked(j int, n *Node) {
+	c.openSlots += openDelta(c.migrating[j], n)
+	c.migrating[j] = n
+}
+
+func (c *Cluster) setImportingLocked(j int, n *Node) {
+	c.openSlots += openDelta(c.importing[j], n)
+	c.importing[j] = n
+}
+
+func openDelta(old, n *Node) int {
+	switch {
+	case old == nil && n != nil:
+		return 1
+	case old != nil && n == nil:
+		return -1
+	}
+	return 0
+}
+
 func (c *Cluster) closeAllSlotsLocked() {
 	for j := range c.migrating {
-		c.migrating[j] = nil
-		c.importing[j] = nil
+		c.setMigratingLocked(j, nil)
+		c.setImportingLocked(j, nil)
 	}
 }
 
@@ -441,7 +467,7 @@ func (c *Cluster) appendNodeDescription(b []byte, n *Node) []byte {
 		b = append(b, " disconnected"...)
 	}
 	b = appendSlotRanges(b, &n.slots)
-	if n == c.myself {
+	if n == c.myself && c.openSlots > 0 {
 		for j := 0; j < slots.Count; j++ {
 			if m := c.migrating[j]; m != nil {
 				b = append(b, " ["...)
@@ -529,23 +555,26 @@ func (c *Cluster) updateStateLocked() {
 	if c.myself.IsMaster() && !c.stateOK && now-c.firstStateCall < writableDelay {
 		return
 	}
+	// Every assigned slot is counted in exactly one node's numSlots, so
+	// full coverage is "the counts add up to 16384 and no node serving
+	// slots is FAIL": O(nodes) rather than a walk of the slot table, as
+	// this runs after every SETSLOT and slot change heard on the bus.
 	ok := true
-	if c.settings.RequireFullCoverage {
-		for j := 0; j < slots.Count; j++ {
-			if o := c.slotOwner[j]; o == nil || o.Flags&FlagFail != 0 {
-				ok = false
-				break
-			}
-		}
-	}
-	size, reachable := 0, 0
+	size, reachable, assigned := 0, 0, 0
 	for _, n := range c.nodes {
+		assigned += n.numSlots
+		if n.numSlots > 0 && n.Flags&FlagFail != 0 && c.settings.RequireFullCoverage {
+			ok = false
+		}
 		if n.IsMaster() && n.numSlots > 0 {
 			size++
 			if n.Flags&(FlagFail|FlagPFail) == 0 {
 				reachable++
 			}
 		}
+	}
+	if c.settings.RequireFullCoverage && assigned != slots.Count {
+		ok = false
 	}
 	c.size = size
 	if reachable < size/2+1 {
