@@ -360,6 +360,15 @@ func (c *Cluster) retrySaveLocked() {
 // file that does not exist yet is created through a temp file, fsync and
 // rename.
 func (w *confWriter) overwriteLocked(text string) error {
+	if w.f != nil {
+		// The file was removed or replaced behind our back (an operator,
+		// a restore): write to the path again, not to the old inode.
+		pst, err1 := os.Stat(w.path)
+		fst, err2 := w.f.Stat()
+		if err1 != nil || err2 != nil || !os.SameFile(pst, fst) {
+			w.closeFileLocked()
+		}
+	}
 	if w.f == nil {
 		if _, err := os.Stat(w.path); errors.Is(err, os.ErrNotExist) {
 			if err := writeFileAtomic(w.path, []byte(text)); err != nil {

@@ -110,6 +110,14 @@ func TestConfWriterKeepsNewest(t *testing.T) {
 	if data, _ := os.ReadFile(path); string(data) != "short\n" {
 		t.Fatalf("file = %q", data)
 	}
+	// Removed behind our back: the next write recreates it.
+	os.Remove(path)
+	if err := write("again\n", 8); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "again\n" {
+		t.Fatalf("file = %q", data)
+	}
 	w.close()
 	// A failed write is reported to the waiters of its generation.
 	bad := newConfWriter(filepath.Join(t.TempDir(), "missing", "nodes.conf"))

@@ -142,4 +142,7 @@
 // goroutines, so nothing blocks on the network with the lock held. The
 // node calls in holding its own lock, so the order is node lock, then
 // cluster lock; the cluster never calls the Host with its lock held.
+// nodes.conf is written and fsynced with neither lock held (the cluster
+// lock is read-locked only to render it); its writer's own mutex comes
+// last in the order (confsave.go). WaitConfig is called with no lock.
 package cluster
