@@ -192,10 +192,10 @@ type Cluster struct {
 
 	slotOwner [slots.Count]*Node
 	// migrating and importing change only through setMigratingLocked and
-	// setImportingLocked, which keep openSlots (the entries set in both).
+	// setImportingLocked, which keep openSlots (slots set in either).
 	migrating [slots.Count]*Node
 	importing [slots.Count]*Node
-	openSlots int
+	openSlots slots.Set
 
 	stateOK bool
 	size    int
@@ -397,26 +397,24 @@ func (c *Cluster) setNodeAsMasterLocked(n *Node) {
 }
 
 // setMigratingLocked and setImportingLocked change a slot's migration
-// state, counting the entries set in both tables (openSlots), so that
-// rendering nodes.conf skips the walk of the tables when none is.
+// state and keep openSlots, the slots with an entry in either table, so
+// that rendering nodes.conf visits only those.
 func (c *Cluster) setMigratingLocked(j int, n *Node) {
-	c.openSlots += openDelta(c.migrating[j], n)
 	c.migrating[j] = n
+	c.markOpenLocked(j)
 }
 
 func (c *Cluster) setImportingLocked(j int, n *Node) {
-	c.openSlots += openDelta(c.importing[j], n)
 	c.importing[j] = n
+	c.markOpenLocked(j)
 }
 
-func openDelta(old, n *Node) int {
-	switch {
-	case old == nil && n != nil:
-		return 1
-	case old != nil && n == nil:
-		return -1
+func (c *Cluster) markOpenLocked(j int) {
+	if c.migrating[j] != nil || c.importing[j] != nil {
+		c.openSlots.Add(j)
+	} else {
+		c.openSlots.Remove(j)
 	}
-	return 0
 }
 
 func (c *Cluster) closeAllSlotsLocked() {
@@ -467,8 +465,12 @@ func (c *Cluster) appendNodeDescription(b []byte, n *Node) []byte {
 		b = append(b, " disconnected"...)
 	}
 	b = appendSlotRanges(b, &n.slots)
-	if n == c.myself && c.openSlots > 0 {
+	if n == c.myself {
 		for j := 0; j < slots.Count; j++ {
+			if c.openSlots[j>>6] == 0 {
+				j |= 63 // no open slot in this word: skip its 64 slots
+				continue
+			}
 			if m := c.migrating[j]; m != nil {
 				b = append(b, " ["...)
 				b = strconv.AppendInt(b, int64(j), 10)
