@@ -33,7 +33,7 @@ import (
 // (Node.slotMig).
 
 const (
-	migrateSlotsBatch = 500 // keys per pipelined round trip
+	migrateSlotsBatch = 128 // keys per pipelined round trip
 	migrateSlotsGroup = 64  // slots whose SETSLOTs are pipelined together
 )
 
