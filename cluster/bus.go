@@ -471,11 +471,7 @@ func (c *Cluster) handle(l *link, m *message) {
 	default:
 	}
 	deliver = c.processLocked(l, m)
-	if c.confDirty {
-		if err := c.saveConfigLocked(); err != nil {
-			c.log.Error("can't update cluster config file", "err", err)
-		}
-	}
+	c.flushDirtyLocked()
 	c.mu.Unlock()
 	if deliver != nil && c.cfg.Host != nil {
 		c.cfg.Host.Deliver(deliver.Channel, deliver.Payload, deliver.Type == msgPublishShard)
@@ -600,6 +596,10 @@ func (c *Cluster) processLocked(l *link, m *message) *message {
 			// The sender claims slots we know to be served with a newer
 			// configuration: tell it (UPDATE).
 			for j := 0; j < len(c.slotOwner); j++ {
+				if claimed[j>>3] == 0 {
+					j |= 7 // no claim in this byte: skip its 8 slots
+					continue
+				}
 				if !bitmapHas(&claimed, j) {
 					continue
 				}
@@ -713,6 +713,10 @@ func (c *Cluster) updateSlotsConfigWithLocked(sender *Node, epoch uint64, claime
 	}
 	var newMaster *Node
 	for j := 0; j < len(c.slotOwner); j++ {
+		if claimed[j>>3] == 0 {
+			j |= 7 // no claim in this byte: skip its 8 slots
+			continue
+		}
 		if !bitmapHas(claimed, j) {
 			continue
 		}
@@ -923,11 +927,8 @@ func (c *Cluster) cron() {
 			c.failoverCronLocked()
 			act = c.replActionsLocked()
 		}
-		if c.confDirty {
-			if err := c.saveConfigLocked(); err != nil {
-				c.log.Error("can't update cluster config file", "err", err)
-			}
-		}
+		c.flushDirtyLocked()
+		c.retrySaveLocked()
 		c.mu.Unlock()
 		if rh != nil {
 			c.runReplActions(rh, act)
@@ -1012,9 +1013,5 @@ func (c *Cluster) cronLocked(iter int) {
 	}
 	_ = update
 	c.updateStateLocked()
-	if c.confDirty {
-		if err := c.saveConfigLocked(); err != nil {
-			c.log.Error("can't update cluster config file", "err", err)
-		}
-	}
+	c.flushDirtyLocked()
 }

@@ -29,6 +29,8 @@ func Open(cfg Config, s Settings) (*Cluster, error) {
 		inbound:   map[*link]struct{}{},
 		closed:    make(chan struct{}),
 		size:      1,
+		conf:      newConfWriter(cfg.ConfigFile),
+		saveKick:  make(chan struct{}, 1),
 	}
 	lock, err := lockConfig(cfg.ConfigFile)
 	if err != nil {
@@ -65,10 +67,12 @@ func Open(cfg Config, s Settings) (*Cluster, error) {
 	}
 	me.setAddr(ip, port, cport)
 	me.PPort = cfg.PPort
-	if err := c.saveConfigLocked(); err != nil {
+	if err := c.saveConfigNowLocked(false); err != nil {
 		lock.release()
 		return nil, err
 	}
+	c.wg.Add(1)
+	go c.saver()
 	return c, nil
 }
 
@@ -101,10 +105,12 @@ func (c *Cluster) Close() error {
 		c.mu.Unlock()
 		c.wg.Wait()
 		c.mu.Lock()
-		if c.confDirty {
-			c.saveConfigLocked()
+		// Whatever the saver had not written or synced yet.
+		if err := c.saveConfigNowLocked(false); err != nil {
+			c.log.Error("can't update cluster config file", "err", err)
 		}
 		c.mu.Unlock()
+		c.conf.close()
 		c.lock.release()
 	})
 	return nil
@@ -113,12 +119,14 @@ func (c *Cluster) Close() error {
 // BusPort is the port the bus listens on.
 func (c *Cluster) BusPort() int { return c.busPort() }
 
-// afterChangeLocked runs after a command changed the configuration:
-// recompute the state, persist, and tell the other nodes.
+// afterChangeLocked runs after an administrative command (ADDSLOTS,
+// FORGET, RESET, REPLICATE...) changed the configuration: recompute the
+// state, save with fsync before answering, and tell the other nodes.
+// These are rare; SETSLOT, run for every slot of a reshard, saves through
+// the saver instead (SetSlot).
 func (c *Cluster) afterChangeLocked() error {
 	c.updateStateLocked()
-	c.confDirty = true
-	err := c.saveConfigLocked()
+	err := c.saveConfigNowLocked(false)
 	c.broadcastPongLocked()
 	return err
 }
@@ -419,7 +427,7 @@ func (c *Cluster) UpdateSlots(set *slots.Set, del bool) error {
 		if del {
 			c.delSlotLocked(j)
 		} else {
-			c.importing[j] = nil
+			c.setImportingLocked(j, nil)
 			c.addSlotLocked(c.myself, j)
 		}
 	}
@@ -545,8 +553,7 @@ func (c *Cluster) bumpEpochLocked() bool {
 func (c *Cluster) SaveConfig() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lastSaved = ""
-	if err := c.saveConfigLocked(); err != nil {
+	if err := c.saveConfigNowLocked(true); err != nil {
 		return errf("error saving the cluster node config: %s", errors.Unwrap(err))
 	}
 	return nil
@@ -618,54 +625,65 @@ const (
 
 // SetSlot is CLUSTER SETSLOT. keysInSlot is the number of local keys in
 // the slot (the node counts them under its own lock).
-func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int) error {
+//
+// As Redis, the change is saved before the reply but not here: the
+// returned ticket is what the caller waits for (WaitConfig) once it has
+// released its locks, so a reshard's SETSLOTs do not write nodes.conf
+// under the cluster lock, and the SETSLOTs of one pipelined batch share a
+// write. Only SETSLOT NODE that bumps the epoch asks for fsync
+// (clusterBumpConfigEpochWithoutConsensus); only SETSLOT NODE ending an
+// import on the new owner tells the other nodes at once (a PONG to all),
+// as Redis: the other actions are local states, or reach the other nodes
+// through the new owner's claim.
+func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int) (ConfigTicket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	me := c.myself
 	if me.IsReplica() {
-		return errf("Please use SETSLOT only with masters.")
+		return ConfigTicket{}, errf("Please use SETSLOT only with masters.")
 	}
+	fsync, broadcast := false, false
 	switch action {
 	case SlotMigrating:
 		if c.slotOwner[slot] != me {
-			return errf("I'm not the owner of hash slot %d", slot)
+			return ConfigTicket{}, errf("I'm not the owner of hash slot %d", slot)
 		}
 		n := c.nodes[id]
 		if n == nil {
-			return errf("I don't know about node %s", id)
+			return ConfigTicket{}, errf("I don't know about node %s", id)
 		}
 		if n.IsReplica() {
-			return errf("Target node is not a master")
+			return ConfigTicket{}, errf("Target node is not a master")
 		}
-		c.migrating[slot] = n
+		c.setMigratingLocked(slot, n)
 	case SlotImporting:
 		if c.slotOwner[slot] == me {
-			return errf("I'm already the owner of hash slot %d", slot)
+			return ConfigTicket{}, errf("I'm already the owner of hash slot %d", slot)
 		}
 		n := c.nodes[id]
 		if n == nil {
-			return errf("I don't know about node %s", id)
+			return ConfigTicket{}, errf("I don't know about node %s", id)
 		}
 		if n.IsReplica() {
-			return errf("Target node is not a master")
+			return ConfigTicket{}, errf("Target node is not a master")
 		}
-		c.importing[slot] = n
+		c.setImportingLocked(slot, n)
 	case SlotStable:
-		c.importing[slot] = nil
-		c.migrating[slot] = nil
+		c.setImportingLocked(slot, nil)
+		c.setMigratingLocked(slot, nil)
 	case SlotNode:
 		n := c.nodes[id]
 		if n == nil {
-			return errf("Unknown node %s", id)
+			return ConfigTicket{}, errf("Unknown node %s", id)
 		}
 		if n.IsReplica() {
-			return errf("Target node is not a master")
+			return ConfigTicket{}, errf("Target node is not a master")
 		}
 		if c.slotOwner[slot] == me && n != me && keysInSlot != 0 {
-			return errf("Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", slot)
+			return ConfigTicket{}, errf("Can't assign hashslot %d to a different node while I still hold keys for this hash slot.", slot)
 		}
 		if keysInSlot == 0 && c.migrating[slot] != nil {
-			c.migrating[slot] = nil
+			c.setMigratingLocked(slot, nil)
 		}
 		wasMine := c.slotOwner[slot] == me
 		c.delSlotLocked(slot)
@@ -673,16 +691,23 @@ func (c *Cluster) SetSlot(slot int, action SlotAction, id string, keysInSlot int
 		if wasMine && n != me && me.numSlots == 0 {
 			c.log.Info("lost my last slot: configuring myself as a replica", "master", n.ID)
 			c.setMasterLocked(n)
+			c.confDirty, fsync = false, true // a role change: saved with fsync
 		}
 		if n == me && c.importing[slot] != nil {
-			bumped := c.bumpEpochLocked()
-			c.importing[slot] = nil
-			if bumped {
-				return c.afterChangeLocked()
-			}
+			fsync = c.bumpEpochLocked() || fsync
+			c.setImportingLocked(slot, nil)
+			// After importing the slot, let the other nodes know at once
+			// (Redis does so only here; redis-cli tells every master
+			// itself with SETSLOT NODE).
+			broadcast = true
 		}
 	}
-	return c.afterChangeNoSyncLocked()
+	c.updateStateLocked()
+	t := c.requestSaveWaitedLocked(fsync)
+	if broadcast {
+		c.broadcastPongLocked()
+	}
+	return t, nil
 }
 
 // ---- Pub/Sub over the bus ----

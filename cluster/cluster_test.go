@@ -86,11 +86,11 @@ func TestNodesConfRoundTrip(t *testing.T) {
 			c.addSlotLocked(other, j)
 		}
 	}
-	c.migrating[7] = other
-	c.importing[200] = other
+	c.setMigratingLocked(7, other)
+	c.setImportingLocked(200, other)
 	c.currentEpoch, c.lastVoteEpoch = 5, 4
 	c.myself.ConfigEpoch = 1
-	if err := c.saveConfigLocked(); err != nil {
+	if err := c.saveConfigNowLocked(false); err != nil {
 		t.Fatal(err)
 	}
 	want := c.configTextLocked()

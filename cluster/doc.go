@@ -82,11 +82,22 @@
 //
 // nodes.conf is CLUSTER NODES (minus nodes in handshake) followed by
 // "vars currentEpoch <n> lastVoteEpoch <n>", the format Redis writes, so
-// a Redis nodes.conf loads and vice versa. It is written atomically after
-// every configuration change (temp file, fsync, rename, fsync of the
-// directory) and read at start, so a restarted node keeps its ID, epochs,
-// slots and peers. "<nodes.conf>.lock" is held with flock(LOCK_EX|LOCK_NB)
-// for the life of the process: a second node on the same file is refused.
+// a Redis nodes.conf loads and vice versa. It is read at start, so a
+// restarted node keeps its ID, epochs, slots and peers.
+// "<nodes.conf>.lock" is held with flock(LOCK_EX|LOCK_NB) for the life of
+// the process: a second node on the same file is refused.
+//
+// It is saved as Redis saves it (confsave.go): a change only asks for a
+// save, and the file is written once for all the changes asked for
+// meanwhile, with no cluster lock held, in place (a new file is created
+// through a temp file, fsync and rename), then fsynced when one of the
+// changes needs it: those learnt from the bus, failovers, epoch bumps.
+// CLUSTER SETSLOT is answered only once its change is in the file (the
+// node waits once per pipelined batch, as Redis's beforeSleep saves before
+// it writes replies); SETSLOT NODE that bumps the epoch also waits for the
+// fsync. The vote for a failover and the administrative commands (ADDSLOTS,
+// FORGET, RESET, REPLICATE, SAVECONFIG...) save and fsync before they
+// answer.
 //
 // # Bus wire format (version 1)
 //
@@ -131,4 +142,7 @@
 // goroutines, so nothing blocks on the network with the lock held. The
 // node calls in holding its own lock, so the order is node lock, then
 // cluster lock; the cluster never calls the Host with its lock held.
+// nodes.conf is written and fsynced with neither lock held (the cluster
+// lock is read-locked only to render it); its writer's own mutex comes
+// last in the order (confsave.go). WaitConfig is called with no lock.
 package cluster

@@ -200,8 +200,9 @@ func (c *Cluster) sendFailoverAuthIfNeededLocked(node *Node, h *header) {
 	}
 	c.lastVoteEpoch = c.currentEpoch
 	m.votedTime = now
-	c.confDirty = true
-	if err := c.saveConfigLocked(); err != nil {
+	// The vote must be on disk before the ACK leaves: a restarted master
+	// must not vote twice in one epoch.
+	if err := c.saveConfigNowLocked(false); err != nil {
 		c.log.Error("can't save the vote", "err", err)
 		return
 	}
@@ -436,10 +437,7 @@ func (c *Cluster) replaceMasterLocked() {
 	c.resetManualFailoverLocked()
 	c.fo.authTime = 0
 	c.updateStateLocked()
-	c.confDirty = true
-	if err := c.saveConfigLocked(); err != nil {
-		c.log.Error("can't update cluster config file", "err", err)
-	}
+	c.requestSaveLocked(true)
 	c.broadcastPongLocked()
 }
 

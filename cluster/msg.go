@@ -291,12 +291,13 @@ func decodeBody(typ uint16, body []byte) (*message, error) {
 func bitmapHas(b *[slotBytes]byte, j int) bool { return b[j>>3]&(1<<(j&7)) != 0 }
 func bitmapSet(b *[slotBytes]byte, j int)      { b[j>>3] |= 1 << (j & 7) }
 
+// slotBitmap is n's slots in the wire layout (bit j&7 of byte j>>3): the
+// little-endian bytes of the slots.Set words, copied a word at a time
+// since every message header carries it.
 func (n *Node) slotBitmap() [slotBytes]byte {
 	var b [slotBytes]byte
-	for j := 0; j < slots.Count; j++ {
-		if n.slots.Has(j) {
-			bitmapSet(&b, j)
-		}
+	for w, word := range n.slots {
+		binary.LittleEndian.PutUint64(b[w*8:], word)
 	}
 	return b
 }

@@ -46,21 +46,8 @@ func (c *Cluster) configTextLocked() string {
 		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch)
 }
 
-// saveConfigLocked writes nodes.conf atomically: temp file, fsync, rename,
-// fsync of the directory. Content equal to the last save is not rewritten.
-func (c *Cluster) saveConfigLocked() error {
-	c.confDirty = false
-	text := c.configTextLocked()
-	if text == c.lastSaved {
-		return nil
-	}
-	if err := writeFileAtomic(c.cfg.ConfigFile, []byte(text)); err != nil {
-		return fmt.Errorf("cluster: saving %s: %w", c.cfg.ConfigFile, err)
-	}
-	c.lastSaved = text
-	return nil
-}
-
+// writeFileAtomic writes path through a temp file, fsync, rename and
+// fsync of the directory.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
@@ -106,7 +93,7 @@ func (c *Cluster) loadConfigLocked() (bool, error) {
 	if err := c.parseConfigLocked(string(data)); err != nil {
 		return false, err
 	}
-	c.lastSaved = ""
+	c.conf.forget()
 	return true, nil
 }
 
@@ -237,9 +224,9 @@ func (c *Cluster) parseConfigLocked(text string) error {
 				}
 				o := c.lookupOrCreateLocked(id)
 				if dir == '>' {
-					c.migrating[slot] = o
+					c.setMigratingLocked(slot, o)
 				} else {
-					c.importing[slot] = o
+					c.setImportingLocked(slot, o)
 				}
 				continue
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/bits"
@@ -207,8 +206,11 @@ type Cluster struct {
 	lastVoteEpoch uint64
 
 	slotOwner [slots.Count]*Node
+	// migrating and importing change only through setMigratingLocked and
+	// setImportingLocked, which keep openSlots (slots set in either).
 	migrating [slots.Count]*Node
 	importing [slots.Count]*Node
+	openSlots slots.Set
 
 	stateOK bool
 	size    int
@@ -225,9 +227,15 @@ type Cluster struct {
 	fo       failoverState
 	lastCron int64 // when the cron last ran (ms); see StateOK
 
-	confDirty bool
-	lock      *fileLock
-	lastSaved string
+	// nodes.conf (confsave.go): confDirty marks changes not yet
+	// requested; confGen numbers the requested ones, confSyncGen is the
+	// last that asked for fsync; saveKick wakes the saver.
+	confDirty   bool
+	confGen     uint64
+	confSyncGen uint64
+	conf        *confWriter
+	saveKick    chan struct{}
+	lock        *fileLock
 
 	bus      *bus
 	inbound  map[*link]struct{} // accepted links
@@ -277,10 +285,10 @@ func (c *Cluster) addNodeLocked(n *Node) { c.nodes[n.ID] = n }
 func (c *Cluster) delNodeLocked(n *Node) {
 	for j := 0; j < slots.Count; j++ {
 		if c.importing[j] == n {
-			c.importing[j] = nil
+			c.setImportingLocked(j, nil)
 		}
 		if c.migrating[j] == n {
-			c.migrating[j] = nil
+			c.setMigratingLocked(j, nil)
 		}
 		if c.slotOwner[j] == n {
 			c.delSlotLocked(j)
@@ -404,53 +412,129 @@ func (c *Cluster) setNodeAsMasterLocked(n *Node) {
 	c.confDirty = true
 }
 
+// setMigratingLocked and setImportingLocked change a slot's migration
+// state and keep openSlots, the slots with an entry in either table, so
+// that rendering nodes.conf visits only those.
+func (c *Cluster) setMigratingLocked(j int, n *Node) {
+	c.migrating[j] = n
+	c.markOpenLocked(j)
+}
+
+func (c *Cluster) setImportingLocked(j int, n *Node) {
+	c.importing[j] = n
+	c.markOpenLocked(j)
+}
+
+func (c *Cluster) markOpenLocked(j int) {
+	if c.migrating[j] != nil || c.importing[j] != nil {
+		c.openSlots.Add(j)
+	} else {
+		c.openSlots.Remove(j)
+	}
+}
+
 func (c *Cluster) closeAllSlotsLocked() {
 	for j := range c.migrating {
-		c.migrating[j] = nil
-		c.importing[j] = nil
+		c.setMigratingLocked(j, nil)
+		c.setImportingLocked(j, nil)
 	}
 }
 
 // nodeDescription renders one CLUSTER NODES line without the newline.
 func (c *Cluster) nodeDescription(b *strings.Builder, n *Node) {
-	b.WriteString(n.ID)
-	b.WriteByte(' ')
-	b.WriteString(n.IP)
-	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(n.Port))
-	b.WriteByte('@')
-	b.WriteString(strconv.Itoa(n.CPort))
+	b.Write(c.appendNodeDescription(nil, n))
+}
+
+// appendNodeDescription appends one CLUSTER NODES line without the
+// newline. It runs for every node at every save of nodes.conf (once per
+// SETSLOT in a reshard), so it writes numbers in place and walks the slot
+// bitmap a word at a time.
+func (c *Cluster) appendNodeDescription(b []byte, n *Node) []byte {
+	b = append(b, n.ID...)
+	b = append(b, ' ')
+	b = append(b, n.IP...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(n.Port), 10)
+	b = append(b, '@')
+	b = strconv.AppendInt(b, int64(n.CPort), 10)
 	if n.Hostname != "" {
-		b.WriteByte(',')
-		b.WriteString(n.Hostname)
+		b = append(b, ',')
+		b = append(b, n.Hostname...)
 	}
-	b.WriteByte(' ')
-	b.WriteString(n.Flags.String())
-	b.WriteByte(' ')
+	b = append(b, ' ')
+	b = append(b, n.Flags.String()...)
+	b = append(b, ' ')
 	if n.Master != nil {
-		b.WriteString(n.Master.ID)
+		b = append(b, n.Master.ID...)
 	} else {
-		b.WriteByte('-')
+		b = append(b, '-')
 	}
-	fmt.Fprintf(b, " %d %d %d ", n.PingSent, n.PongReceived, n.ConfigEpoch)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, n.PingSent, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, n.PongReceived, 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, n.ConfigEpoch, 10)
 	if n == c.myself || (n.link != nil && n.link.connected()) {
-		b.WriteString("connected")
+		b = append(b, " connected"...)
 	} else {
-		b.WriteString("disconnected")
+		b = append(b, " disconnected"...)
 	}
-	for _, r := range n.slots.Ranges() {
-		b.WriteByte(' ')
-		b.WriteString(r.String())
-	}
+	b = appendSlotRanges(b, &n.slots)
 	if n == c.myself {
 		for j := 0; j < slots.Count; j++ {
+			if c.openSlots[j>>6] == 0 {
+				j |= 63 // no open slot in this word: skip its 64 slots
+				continue
+			}
 			if m := c.migrating[j]; m != nil {
-				fmt.Fprintf(b, " [%d->-%s]", j, m.ID)
+				b = append(b, " ["...)
+				b = strconv.AppendInt(b, int64(j), 10)
+				b = append(b, "->-"...)
+				b = append(b, m.ID...)
+				b = append(b, ']')
 			} else if i := c.importing[j]; i != nil {
-				fmt.Fprintf(b, " [%d-<-%s]", j, i.ID)
+				b = append(b, " ["...)
+				b = strconv.AppendInt(b, int64(j), 10)
+				b = append(b, "-<-"...)
+				b = append(b, i.ID...)
+				b = append(b, ']')
 			}
 		}
 	}
+	return b
+}
+
+// appendSlotRanges appends " start-end" (" slot" for a single slot) for
+// each maximal range of s, skipping empty and full 64-slot words.
+func appendSlotRanges(b []byte, s *slots.Set) []byte {
+	start := -1
+	flush := func(end int) {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(start), 10)
+		if end != start {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, int64(end), 10)
+		}
+		start = -1
+	}
+	for w, word := range s {
+		if (word == 0 && start < 0) || (word == ^uint64(0) && start >= 0) {
+			continue
+		}
+		for bit := 0; bit < 64; bit++ {
+			in := word&(1<<bit) != 0
+			if in && start < 0 {
+				start = w*64 + bit
+			} else if !in && start >= 0 {
+				flush(w*64 + bit - 1)
+			}
+		}
+	}
+	if start >= 0 {
+		flush(slots.Count - 1)
+	}
+	return b
 }
 
 // sortedNodesLocked returns the nodes ordered by ID, for stable output.
@@ -466,15 +550,15 @@ func (c *Cluster) sortedNodesLocked() []*Node {
 // nodesDescriptionLocked renders CLUSTER NODES (and nodes.conf), skipping
 // nodes with any flag in filter.
 func (c *Cluster) nodesDescriptionLocked(filter Flags) string {
-	var b strings.Builder
+	b := make([]byte, 0, 256*len(c.nodes))
 	for _, n := range c.sortedNodesLocked() {
 		if n.Flags&filter != 0 {
 			continue
 		}
-		c.nodeDescription(&b, n)
-		b.WriteByte('\n')
+		b = c.appendNodeDescription(b, n)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return string(b)
 }
 
 // updateStateLocked recomputes cluster_state and cluster_size
@@ -489,23 +573,26 @@ func (c *Cluster) updateStateLocked() {
 	if c.myself.IsMaster() && !c.stateOK && now-c.firstStateCall < writableDelay {
 		return
 	}
+	// Every assigned slot is counted in exactly one node's numSlots, so
+	// full coverage is "the counts add up to 16384 and no node serving
+	// slots is FAIL": O(nodes) rather than a walk of the slot table, as
+	// this runs after every SETSLOT and slot change heard on the bus.
 	ok := true
-	if c.settings.RequireFullCoverage {
-		for j := 0; j < slots.Count; j++ {
-			if o := c.slotOwner[j]; o == nil || o.Flags&FlagFail != 0 {
-				ok = false
-				break
-			}
-		}
-	}
-	size, reachable := 0, 0
+	size, reachable, assigned := 0, 0, 0
 	for _, n := range c.nodes {
+		assigned += n.numSlots
+		if n.numSlots > 0 && n.Flags&FlagFail != 0 && c.settings.RequireFullCoverage {
+			ok = false
+		}
 		if n.IsMaster() && n.numSlots > 0 {
 			size++
 			if n.Flags&(FlagFail|FlagPFail) == 0 {
 				reachable++
 			}
 		}
+	}
+	if c.settings.RequireFullCoverage && assigned != slots.Count {
+		ok = false
 	}
 	c.size = size
 	if reachable < size/2+1 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slotvault/slotvault/acl"
+	"github.com/slotvault/slotvault/cluster"
 	"github.com/tidwall/redcon"
 )
 
@@ -55,6 +56,10 @@ type Client struct {
 	batchBytes  int
 	pendMark    int
 	pendReplies int
+	// pendConf is the cluster configuration change (CLUSTER SETSLOT) the
+	// batch's replies wait for: nodes.conf is saved before they are sent,
+	// as Redis saves it in beforeSleep (see cluster.WaitConfig).
+	pendConf cluster.ConfigTicket
 
 	// MULTI state (connection goroutine, read under n.mu by EXEC).
 	inMulti    bool

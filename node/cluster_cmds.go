@@ -7,6 +7,7 @@ import (
 
 	"github.com/slotvault/slotvault/cluster"
 	"github.com/slotvault/slotvault/slots"
+	"github.com/tidwall/redcon"
 )
 
 // addClusterModeCommands adds the CLUSTER subcommands of cluster mode to
@@ -306,7 +307,35 @@ func cmdClusterSetSlot(c *Ctx) {
 	if len(c.Args) == 5 {
 		id = string(c.Args[4])
 	}
-	replyOKOrErr(c, c.n.cluster.SetSlot(slot, action, id, c.n.dbs[0].CountInSlot(slot)))
+	t, err := c.n.cluster.SetSlot(slot, action, id, c.n.dbs[0].CountInSlot(slot))
+	if err == nil {
+		c.Cl.pendConf = c.Cl.pendConf.Max(t)
+	}
+	replyOKOrErr(c, err)
+}
+
+// finishConfigBatch runs after the last request of a pipelined batch,
+// before its replies are sent: it waits until the cluster configuration
+// changes of the batch (CLUSTER SETSLOT) are in nodes.conf, as Redis saves
+// it in beforeSleep before writing replies. No lock is held. If the save
+// failed, the batch's replies are dropped and the connection closed (Redis
+// exits when it cannot save nodes.conf): an OK must not acknowledge a
+// slot change a restart would forget.
+func (n *Node) finishConfigBatch(conn redcon.Conn, cl *Client) {
+	t := cl.pendConf
+	if t.IsZero() || n.cluster == nil {
+		return
+	}
+	cl.pendConf = cluster.ConfigTicket{}
+	err := n.cluster.WaitConfig(t)
+	if err == nil {
+		return
+	}
+	n.log.Error("CLUSTER SETSLOT: nodes.conf not saved; closing the connection", "err", err)
+	if w := redcon.BaseWriter(conn); w != nil {
+		w.SetBuffer(w.Buffer()[:0])
+	}
+	cl.closing = true
 }
 
 // nodeEntry writes a CLUSTER SLOTS node entry: ip, port, id, and a map of

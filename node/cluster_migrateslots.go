@@ -33,7 +33,7 @@ import (
 // (Node.slotMig).
 
 const (
-	migrateSlotsBatch = 500 // keys per pipelined round trip
+	migrateSlotsBatch = 128 // keys per pipelined round trip
 	migrateSlotsGroup = 64  // slots whose SETSLOTs are pipelined together
 )
 
@@ -264,15 +264,8 @@ func (n *Node) migrateSlotGroup(m *slotMigration, ctl *migrateConn, req *migrate
 	if err := ctl.callMany(setslots("IMPORTING", myID), len(group), m.timeout); err != nil {
 		return fmt.Errorf("SETSLOT IMPORTING on target: %w", err)
 	}
-	// The node lock is taken per slot: each SetSlot saves the cluster
-	// config, and clients must not wait for a whole group of them.
-	for _, slot := range group {
-		n.mu.Lock()
-		err := n.cluster.SetSlot(slot, cluster.SlotMigrating, targetID, n.dbs[0].CountInSlot(slot))
-		n.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("SETSLOT %d MIGRATING: %w", slot, err)
-		}
+	if err := n.setSlots(group, cluster.SlotMigrating, targetID); err != nil {
+		return fmt.Errorf("SETSLOT MIGRATING: %w", err)
 	}
 	for {
 		moved, more, err := n.migrateSlotBatch(req, group)
@@ -289,15 +282,28 @@ func (n *Node) migrateSlotGroup(m *slotMigration, ctl *migrateConn, req *migrate
 	if err := ctl.callMany(setslots("NODE", targetID), len(group), m.timeout); err != nil {
 		return fmt.Errorf("SETSLOT NODE on target: %w", err)
 	}
-	for _, slot := range group {
-		n.mu.Lock()
-		err := n.cluster.SetSlot(slot, cluster.SlotNode, targetID, n.dbs[0].CountInSlot(slot))
-		n.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("SETSLOT %d NODE: %w", slot, err)
-		}
+	if err := n.setSlots(group, cluster.SlotNode, targetID); err != nil {
+		return fmt.Errorf("SETSLOT NODE: %w", err)
 	}
 	return nil
+}
+
+// setSlots applies one SETSLOT action to every slot of the group on this
+// node, taking the node lock per slot so that clients interleave, then
+// waits once until nodes.conf holds them all (one write for the group,
+// without any lock held).
+func (n *Node) setSlots(group []int, action cluster.SlotAction, id string) error {
+	var t cluster.ConfigTicket
+	for _, slot := range group {
+		n.mu.Lock()
+		ts, err := n.cluster.SetSlot(slot, action, id, n.dbs[0].CountInSlot(slot))
+		n.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("slot %d: %w", slot, err)
+		}
+		t = t.Max(ts)
+	}
+	return n.cluster.WaitConfig(t)
 }
 
 // migrateSlotBatch moves up to migrateSlotsBatch keys of the group's

@@ -39,6 +39,7 @@ func (n *Node) serveRESP(conn redcon.Conn, rc redcon.Command) {
 		cl.reply.b = nil
 	}
 	if cl.closing || len(conn.PeekPipeline()) == 0 {
+		n.finishConfigBatch(conn, cl)
 		n.finishBatch(conn, cl)
 	}
 	if cl.closing {
