@@ -53,7 +53,7 @@ type sub struct {
 	reply  span
 	ord0   int // mergeMGet: key ordinals in s.ints
 	nord   int
-	failed bool // connection lost before the reply was read
+	failed bool  // connection lost before the reply was read
 	err    error // why (nil if unknown)
 	// ownConn subs must use the session's own connection (WATCH state).
 	ownConn bool
