@@ -147,6 +147,9 @@ func (s *session) retryPinned(sb *sub) {
 	if err == nil {
 		err = errNodeConn
 	}
+	// The master may have been replaced by a failover: the next fan-out
+	// should use the new map.
+	s.p.topo.refreshAsync()
 	msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
 	s.setReply(sb, []byte("-ERR node "+sb.n.addr+" unreachable: "+msg+"\r\n"))
 }
