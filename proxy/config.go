@@ -190,7 +190,7 @@ var tlsDirectives = map[string]bool{
 func (c *Config) setTLS(name, value string) error {
 	nc := config.Default()
 	nc.TLS = c.TLS
-	if err := nc.Set(name, value); err != nil {
+	if err := nc.Apply(name, value); err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	c.TLS = nc.TLS

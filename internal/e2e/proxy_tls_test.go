@@ -129,6 +129,13 @@ func TestProxyTLS(t *testing.T) {
 	if n, err := gc.DBSize(ctx).Result(); err != nil || n != 3 {
 		t.Fatalf("DBSIZE = %d, %v", n, err)
 	}
+	// The proxy learned the masters by the TLS ports they announce.
+	info := gc.Info(ctx).Val()
+	for _, a := range seeds {
+		if !strings.Contains(info, "addr="+a+",") {
+			t.Fatalf("proxy INFO does not list master %s:\n%s", a, info)
+		}
+	}
 
 	// tls-auth-clients yes: no certificate, no service.
 	if err := tlsGoClient(t, pport, f.ClientConfig(t, false)).Ping(ctx).Err(); err == nil {
