@@ -197,3 +197,27 @@ func testProxyPingFanout(t *testing.T, mod func(*proxy.Config)) {
 		t.Fatalf("PING x with a master down = %v, want an error starting %q", v, want)
 	}
 }
+
+// TestProxyTLSClientsOnly: plaintext nodes, the proxy serving plaintext
+// and TLS clients side by side (tls-auth-clients no: no client
+// certificate needed).
+func TestProxyTLSClientsOnly(t *testing.T) {
+	f := tlstest.Generate(t)
+	a, _ := twoNodeCluster(t)
+	tlsPort := testutil.FreePort(t)
+	p := startProxy(t, func(c *proxy.Config) {
+		c.TLS.Port = tlsPort
+		c.TLS.CertFile, c.TLS.KeyFile = f.ServerCert, f.ServerKey
+		c.TLS.AuthClients = config.TLSAuthNo
+	}, a.Addr())
+	ctx := context.Background()
+	tc := redis.NewClient(&redis.Options{Addr: p.TLSAddr().String(), TLSConfig: f.ClientConfig(t, false), Protocol: 3})
+	t.Cleanup(func() { tc.Close() })
+	ka, kb := keyIn(0, 8191, "a"), keyIn(8192, 16383, "b")
+	if err := tc.MSet(ctx, ka, "1", kb, "2").Err(); err != nil {
+		t.Fatalf("MSET over TLS: %v", err)
+	}
+	c := testutil.Dial(t, p.Addr().String())
+	do(t, c, `*["1", "2"]`, "MGET", ka, kb)
+	do(t, c, "+PONG", "PING")
+}

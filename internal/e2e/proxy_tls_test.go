@@ -146,6 +146,7 @@ func TestProxyTLS(t *testing.T) {
 	if strings.Contains(out, "v-"+keys[0]) {
 		t.Fatalf("redis-cli without a client certificate was served: %q", out)
 	}
+	t.Logf("redis-cli without a client certificate: %s", strings.TrimSpace(out))
 	// Nor is a plaintext client.
 	if err := tlsGoClient(t, pport, nil).Ping(ctx).Err(); err == nil {
 		t.Fatal("a plaintext client was served on the TLS port")
