@@ -69,9 +69,8 @@ func TestProxyConfigTLS(t *testing.T) {
 
 // tlsCluster starts two in-process nodes with tls-cluster yes (a TLS port
 // beside the plaintext one), serving half of the slots each.
-func tlsCluster(t *testing.T, f *tlstest.Files) (tlsPorts [2]int) {
+func tlsCluster(t *testing.T, f *tlstest.Files) (tlsPorts [2]int, nodes [2]*testutil.InProc) {
 	t.Helper()
-	var nodes [2]*testutil.InProc
 	for i := range nodes {
 		tlsPorts[i] = testutil.FreePort(t)
 		nodes[i] = testutil.StartInProc(t, "cluster-enabled yes", "cluster-config-file "+t.TempDir()+"/nodes.conf",
@@ -83,7 +82,7 @@ func tlsCluster(t *testing.T, f *tlstest.Files) (tlsPorts [2]int) {
 	do(t, cb, "+OK", "CLUSTER", "ADDSLOTSRANGE", "8192", "16383")
 	do(t, ca, "+OK", "CLUSTER", "MEET", "127.0.0.1", strconv.Itoa(tlsPorts[1]))
 	waitClusterOK(t, ca, cb)
-	return tlsPorts
+	return tlsPorts, nodes
 }
 
 func waitClusterOK(t *testing.T, conns ...*resp.Conn) {
@@ -112,7 +111,7 @@ func TestProxyTLS(t *testing.T) {
 
 func testProxyTLS(t *testing.T, mod func(*proxy.Config)) {
 	f := tlstest.Generate(t)
-	ports := tlsCluster(t, f)
+	ports, _ := tlsCluster(t, f)
 	tlsPort := testutil.FreePort(t)
 	p := startProxy(t, func(c *proxy.Config) {
 		mod(c)
@@ -218,6 +217,33 @@ func TestProxyTLSClientsOnly(t *testing.T) {
 		t.Fatalf("MSET over TLS: %v", err)
 	}
 	c := testutil.Dial(t, p.Addr().String())
+	do(t, c, `*["1", "2"]`, "MGET", ka, kb)
+	do(t, c, "+PONG", "PING")
+}
+
+// TestProxyPlaintextToTLSCluster: a tls-cluster whose nodes keep plaintext
+// ports, reached without TLS: over plaintext the nodes announce plaintext
+// ports (once they have learned each other's), so the proxy needs no
+// certificates.
+func TestProxyPlaintextToTLSCluster(t *testing.T) {
+	f := tlstest.Generate(t)
+	_, nodes := tlsCluster(t, f)
+	c0 := testutil.Dial(t, nodes[0].Addr())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, _ := c0.Do("CLUSTER", "NODES")
+		if strings.Contains(v.Str, nodes[1].Addr()+"@") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 0 never learned node 1's plaintext port:\n%s", v.Str)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p := startProxy(t, nil, nodes[0].Addr())
+	c := testutil.Dial(t, p.Addr().String())
+	ka, kb := keyIn(0, 8191, "a"), keyIn(8192, 16383, "b")
+	do(t, c, "+OK", "MSET", ka, "1", kb, "2")
 	do(t, c, `*["1", "2"]`, "MGET", ka, kb)
 	do(t, c, "+PONG", "PING")
 }
