@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,8 @@ type bconn struct {
 	// pending counts requests written whose replies are not read yet.
 	pending int
 	dead    bool
+	// cause is the I/O error that killed the connection, when known.
+	cause error
 	// deadline is the read deadline currently set (zero: none), kept to
 	// skip redundant updates.
 	deadline time.Time
@@ -74,6 +77,18 @@ func (n *node) dial(data bool) (*bconn, error) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
+	}
+	if cfg.TLS.Cluster {
+		// tls-cluster: the nodes' announced ports are their TLS ports.
+		tc := tls.Client(c, n.p.tls.Client)
+		tc.SetDeadline(time.Now().Add(cfg.DialTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			n.p.metrics.nodeError(n.addr)
+			return nil, fmt.Errorf("TLS handshake with %s: %w", n.addr, err)
+		}
+		tc.SetDeadline(time.Time{})
+		c = tc
 	}
 	bc := &bconn{n: n, c: c, br: bufio.NewReaderSize(c, 32<<10), bw: bufio.NewWriterSize(c, 32<<10), proto: 2}
 	// The proxy's own credentials and READONLY (harmless on a master) are

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slotvault/slotvault/config"
+	"github.com/slotvault/slotvault/internal/tlsconf"
 )
 
 // ReadFrom says which node of a shard serves read-only commands.
@@ -40,9 +43,18 @@ func ParseReadFrom(s string) (ReadFrom, error) {
 
 // Config is the proxy's typed configuration.
 type Config struct {
-	// Bind and Port are where clients connect.
+	// Bind and Port are where clients connect; Port 0 with a TLS port
+	// serves TLS clients only.
 	Bind string
 	Port int
+	// TLS holds the tls-* directives, with redis.conf's names and
+	// meanings: TLS.Port (tls-port) is the TLS client port, with the
+	// server certificate, the CA and tls-auth-clients checking clients;
+	// TLS.Cluster (tls-cluster, alias tls-nodes) makes the proxy dial the
+	// nodes with TLS, presenting tls-client-cert-file (or the server
+	// certificate) and verifying them against the CA. Loaded by
+	// internal/tlsconf, as the node loads its own.
+	TLS config.TLSConfig
 	// Cluster lists seed nodes (host:port); the proxy learns the rest.
 	Cluster []string
 	// ReadFrom picks masters or replicas for read-only commands.
@@ -85,21 +97,33 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Bind: "127.0.0.1", Port: 7379, RetryTimeout: 10 * time.Second,
+	return Config{Bind: "127.0.0.1", Port: 7379, TLS: config.Default().TLS, RetryTimeout: 10 * time.Second,
 		DialTimeout: time.Second, NodeTimeout: 5 * time.Second, RefreshInterval: 5 * time.Second, PoolSize: 64, MultiplexMinClients: 4}
 }
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Port <= 0 || c.Port > 65535 {
+	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("port %d out of range", c.Port))
+	}
+	if c.TLS.Port < 0 || c.TLS.Port > 65535 {
+		errs = append(errs, fmt.Errorf("tls-port %d out of range", c.TLS.Port))
+	}
+	if c.Port == 0 && c.TLS.Port == 0 {
+		errs = append(errs, errors.New("port 0 needs a tls-port: the proxy would not listen at all"))
+	}
+	if c.Port != 0 && c.Port == c.TLS.Port {
+		errs = append(errs, errors.New("tls-port must differ from port"))
 	}
 	if c.MetricsPort < 0 || c.MetricsPort > 65535 {
 		errs = append(errs, fmt.Errorf("metrics-port %d out of range", c.MetricsPort))
 	}
-	if c.MetricsPort != 0 && c.MetricsPort == c.Port {
-		errs = append(errs, errors.New("metrics-port must differ from port"))
+	if c.MetricsPort != 0 && (c.MetricsPort == c.Port || c.MetricsPort == c.TLS.Port) {
+		errs = append(errs, errors.New("metrics-port must differ from port and tls-port"))
+	}
+	if _, err := c.loadTLS(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(c.Cluster) == 0 {
 		errs = append(errs, errors.New("cluster: at least one seed node (host:port) is required"))
@@ -135,6 +159,44 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// tlsEnabled reports whether the proxy uses TLS on either side.
+func (c *Config) tlsEnabled() bool { return c.TLS.Port != 0 || c.TLS.Cluster }
+
+// loadTLS loads the certificates when TLS is used on either side (nil
+// otherwise), with the checks and messages of the node's loader.
+func (c *Config) loadTLS() (*tlsconf.Material, error) {
+	if !c.tlsEnabled() {
+		return nil, nil
+	}
+	// tls-replication is a node's concern; keep it from requiring a CA.
+	t := c.TLS
+	t.Replication = false
+	return tlsconf.Load(&t)
+}
+
+// tlsDirectives are the node's tls-* directives that apply to the proxy;
+// their values are parsed by the node's own config table.
+var tlsDirectives = map[string]bool{
+	"tls-port": true, "tls-cert-file": true, "tls-key-file": true, "tls-key-file-pass": true,
+	"tls-client-cert-file": true, "tls-client-key-file": true, "tls-client-key-file-pass": true,
+	"tls-ca-cert-file": true, "tls-ca-cert-dir": true, "tls-dh-params-file": true,
+	"tls-auth-clients": true, "tls-cluster": true, "tls-protocols": true, "tls-ciphers": true,
+	"tls-ciphersuites": true, "tls-prefer-server-ciphers": true, "tls-session-caching": true,
+	"tls-session-cache-size": true, "tls-session-cache-timeout": true,
+}
+
+// setTLS applies one tls-* directive through the node's config table, so
+// values are checked (and errors worded) as redis.conf's.
+func (c *Config) setTLS(name, value string) error {
+	nc := config.Default()
+	nc.TLS = c.TLS
+	if err := nc.Apply(name, value); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	c.TLS = nc.TLS
+	return nil
+}
+
 // ParseSeeds splits "host:port,host:port".
 func ParseSeeds(s string) []string {
 	var out []string
@@ -149,7 +211,14 @@ func ParseSeeds(s string) []string {
 // Set applies one directive (the config file's and the flags' names).
 func (c *Config) Set(name, value string) error {
 	var err error
-	switch strings.ToLower(name) {
+	name = strings.ToLower(name)
+	if name == "tls-nodes" {
+		name = "tls-cluster"
+	}
+	if tlsDirectives[name] {
+		return c.setTLS(name, value)
+	}
+	switch name {
 	case "bind":
 		c.Bind = value
 	case "port":

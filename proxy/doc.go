@@ -31,7 +31,10 @@
 //   - DBSIZE, KEYS, FLUSHALL, FLUSHDB, RANDOMKEY and INFO go to every master
 //     and are merged (sum, concatenation, all-OK, a random non-nil key, a
 //     per-node summary with the keyspace summed).
-//   - PING is answered by the proxy itself.
+//   - PING goes to every master too (mergeFirst after every reply is in):
+//     PONG, or the echoed argument, only if all answered; else the first
+//     error, "-ERR node ADDR unreachable: reason" for a master that cannot
+//     be reached (see session.retryPinned).
 //
 // # SCAN cursor
 //
@@ -126,6 +129,17 @@
 // client-side caching answer an error (the last two would break the
 // one-request-one-reply accounting of a shared connection). CLIENT
 // SETNAME and other CLIENT state land on the client's own connection to
-// the first master; SELECT is the nodes' (cluster mode: db 0 only). TLS,
-// to clients or nodes, is not implemented yet.
+// the first master; SELECT is the nodes' (cluster mode: db 0 only).
+//
+// # TLS
+//
+// Config.TLS holds the node's own tls-* directives (parsed by the config
+// package's table, loaded by internal/tlsconf into a Material). TLS.Port
+// adds a listener whose connections are wrapped by tls.Server with
+// Material.Server (client certificates as tls-auth-clients says); the
+// handshake runs lazily in the session goroutine. With TLS.Cluster every
+// node connection (data, shared, pub/sub, CLUSTER SLOTS) is a tls.Client
+// with Material.Client, handshaken within DialTimeout in node.dial. A TLS
+// cluster node announces its TLS ports to TLS clients (CLUSTER SLOTS,
+// MOVED, ASK), so the addresses the proxy learns are the right ones.
 package proxy

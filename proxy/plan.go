@@ -53,11 +53,10 @@ func (s *session) plan(args [][]byte, raw []byte) {
 	}
 	switch name {
 	case "ping":
-		if len(args) == 1 {
-			s.addLocalString("+PONG\r\n")
-		} else {
-			s.addLocal(appendBulk(nil, args[1]))
-		}
+		// PING checks the whole cluster: every master must answer. Each
+		// node's reply (PONG or the echoed argument) is the one a single
+		// Redis gives, so the first master's stands.
+		s.fanout(name, args, raw)
 		return
 	case "quit":
 		s.addLocalString("+OK\r\n")
@@ -279,8 +278,9 @@ func (s *session) fanout(name string, args [][]byte, raw []byte) {
 	case "info":
 		o.merge = mergeInfo
 	default:
-		// Scripts and functions are loaded on every master so EVALSHA and
-		// FCALL work wherever their keys live.
+		// PING: every master answered alike. Scripts and functions are
+		// loaded on every master so EVALSHA and FCALL work wherever their
+		// keys live.
 		o.merge = mergeFirst
 	}
 	var req span

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/slotvault/slotvault/internal/tlsconf"
 	cmdtable "github.com/slotvault/slotvault/node"
 )
 
@@ -29,8 +31,12 @@ type Proxy struct {
 	cmds    *cmdtable.CommandLookup
 	topo    *topology
 	metrics *metrics
+	// tls is the loaded certificates (nil without TLS): tls.Server serves
+	// the TLS port, tls.Client dials the nodes under tls-cluster.
+	tls *tlsconf.Material
 
-	ln      net.Listener
+	ln      net.Listener // plaintext clients (nil with port 0)
+	tln     net.Listener // TLS clients (nil without tls-port)
 	httpSrv *http.Server
 	mln     net.Listener
 
@@ -60,6 +66,11 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: log, cmds: cmdtable.NewCommandLookup(), metrics: newMetrics(),
 		sessions: map[*session]struct{}{}, stopc: make(chan struct{})}
+	m, err := cfg.loadTLS()
+	if err != nil {
+		return nil, err
+	}
+	p.tls = m
 	p.topo = &topology{p: p}
 	if err := p.topo.refresh(time.Time{}); err != nil {
 		return nil, err
@@ -67,18 +78,35 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	return p, nil
 }
 
-// Start listens on the configured address (and metrics port) and serves
-// clients in the background.
+// Start listens on the configured addresses (plaintext and TLS ports,
+// metrics port) and serves clients in the background.
 func (p *Proxy) Start() error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.Bind, strconv.Itoa(p.cfg.Port)))
-	if err != nil {
-		return err
+	closeAll := func() {
+		for _, l := range []net.Listener{p.ln, p.tln} {
+			if l != nil {
+				l.Close()
+			}
+		}
 	}
-	p.ln = ln
+	if p.cfg.Port != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.Bind, strconv.Itoa(p.cfg.Port)))
+		if err != nil {
+			return err
+		}
+		p.ln = ln
+	}
+	if p.cfg.TLS.Port != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.Bind, strconv.Itoa(p.cfg.TLS.Port)))
+		if err != nil {
+			closeAll()
+			return err
+		}
+		p.tln = ln
+	}
 	if p.cfg.MetricsPort != 0 {
 		mln, err := net.Listen("tcp", net.JoinHostPort(p.cfg.Bind, strconv.Itoa(p.cfg.MetricsPort)))
 		if err != nil {
-			ln.Close()
+			closeAll()
 			return err
 		}
 		mux := http.NewServeMux()
@@ -87,11 +115,19 @@ func (p *Proxy) Start() error {
 		p.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go p.httpSrv.Serve(mln)
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		p.serve()
-	}()
+	for _, l := range []struct {
+		ln  net.Listener
+		tls *tls.Config
+	}{{p.ln, nil}, {p.tln, p.serverTLS()}} {
+		if l.ln == nil {
+			continue
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.serve(l.ln, l.tls)
+		}()
+	}
 	if iv := p.cfg.RefreshInterval; iv > 0 {
 		p.wg.Add(1)
 		go func() {
@@ -110,17 +146,46 @@ func (p *Proxy) Start() error {
 			}
 		}()
 	}
-	p.log.Info("proxy listening", "addr", ln.Addr().String(), "masters", len(p.topo.cur.Load().masters))
+	masters := len(p.topo.cur.Load().masters)
+	if p.ln != nil {
+		p.log.Info("proxy listening", "addr", p.ln.Addr().String(), "masters", masters)
+	}
+	if p.tln != nil {
+		p.log.Info("proxy listening for TLS clients", "addr", p.tln.Addr().String(), "masters", masters,
+			"tls-auth-clients", p.cfg.TLS.AuthClients.String(), "tls-nodes", p.cfg.TLS.Cluster)
+	}
 	return nil
 }
 
-// Addr is the client listener's address.
-func (p *Proxy) Addr() net.Addr { return p.ln.Addr() }
+// Addr is the plaintext client listener's address (nil with port 0).
+func (p *Proxy) Addr() net.Addr {
+	if p.ln == nil {
+		return nil
+	}
+	return p.ln.Addr()
+}
 
-func (p *Proxy) serve() {
+// TLSAddr is the TLS client listener's address (nil without tls-port).
+func (p *Proxy) TLSAddr() net.Addr {
+	if p.tln == nil {
+		return nil
+	}
+	return p.tln.Addr()
+}
+
+func (p *Proxy) serverTLS() *tls.Config {
+	if p.tls == nil {
+		return nil
+	}
+	return p.tls.Server
+}
+
+// serve accepts clients on ln; with tlsCfg they are TLS clients (the
+// handshake runs in the session's goroutine, on its first read).
+func (p *Proxy) serve(ln net.Listener, tlsCfg *tls.Config) {
 	var delay time.Duration
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			p.mu.Lock()
 			closed := p.closed
@@ -142,9 +207,16 @@ func (p *Proxy) serve() {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
+		if tlsCfg != nil {
+			c = tls.Server(c, tlsCfg)
+		}
 		if max := p.cfg.MaxClients; max > 0 && p.nclients.Load() >= int64(max) {
-			c.Write([]byte("-ERR max number of clients reached\r\n"))
-			c.Close()
+			// Off the accept loop: over TLS the write runs the handshake.
+			go func() {
+				c.SetDeadline(time.Now().Add(time.Second))
+				c.Write([]byte("-ERR max number of clients reached\r\n"))
+				c.Close()
+			}()
 			continue
 		}
 		s := newSession(p, c)
@@ -199,8 +271,10 @@ func (p *Proxy) Close() error {
 		}
 		return true
 	})
-	if p.ln != nil {
-		p.ln.Close()
+	for _, l := range []net.Listener{p.ln, p.tln} {
+		if l != nil {
+			l.Close()
+		}
 	}
 	if p.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -54,7 +56,7 @@ func (s *session) fix(sb *sub) {
 	}
 	if sb.pinned && (sb.failed || kind == redirMoved || kind == redirAsk) {
 		if sb.failed {
-			s.setReply(sb, []byte("-ERR proxy: lost the connection to "+sb.n.addr+"\r\n"))
+			s.retryPinned(sb)
 		}
 		return
 	}
@@ -119,6 +121,37 @@ func (s *session) fix(sb *sub) {
 			return
 		}
 	}
+}
+
+// retryPinned re-sends a fan-out sub whose connection failed once, on a
+// fresh connection of the session's (a shared connection may have died
+// under it, e.g. the node restarted): only if that fails too is the node
+// reported unreachable, Redis style "-ERR node ADDR unreachable: ...". A
+// node that timed out is not asked again: it already had
+// Config.NodeTimeout to answer.
+func (s *session) retryPinned(sb *sub) {
+	err := sb.err
+	var ne net.Error
+	if !(errors.As(err, &ne) && ne.Timeout()) && !s.p.stopping.Load() {
+		req := sb.raw
+		if req == nil {
+			req = s.reqs[sb.req.off : sb.req.off+sb.req.n]
+		}
+		var reply []byte
+		if reply, err = s.roundTrip(sb.n, false, req); err == nil {
+			sb.failed, sb.err = false, nil
+			s.setReply(sb, reply)
+			return
+		}
+	}
+	if err == nil {
+		err = errNodeConn
+	}
+	// The master may have been replaced by a failover: the next fan-out
+	// should use the new map.
+	s.p.topo.refreshAsync()
+	msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+	s.setReply(sb, []byte("-ERR node "+sb.n.addr+" unreachable: "+msg+"\r\n"))
 }
 
 // setReply stores a new reply for sb at the end of the arena.

@@ -53,7 +53,8 @@ type sub struct {
 	reply  span
 	ord0   int // mergeMGet: key ordinals in s.ints
 	nord   int
-	failed bool // connection lost before the reply was read
+	failed bool  // connection lost before the reply was read
+	err    error // why (nil if unknown)
 	// ownConn subs must use the session's own connection (WATCH state).
 	ownConn bool
 	widx    int // shared batch: index of the sub's waiter
@@ -408,7 +409,7 @@ func (s *session) writeDedicated() {
 			}
 		}
 		if err != nil {
-			sb.failed = true
+			sb.failed, sb.err = true, err
 		}
 	}
 }
@@ -472,7 +473,7 @@ func (s *session) runShared() {
 		sb := &s.subs[i]
 		w := s.waiters[sb.widx]
 		if w.err != nil {
-			sb.failed = true
+			sb.failed, sb.err = true, w.err
 			continue
 		}
 		l := skipReply(w.replies[w.pos:])
@@ -607,6 +608,7 @@ func (s *session) readDedicated() {
 		if !bc.dead {
 			bc.setReadDeadline(deadline)
 			if err := bc.bw.Flush(); err != nil {
+				bc.cause = err
 				bc.fail()
 			}
 		}
@@ -621,7 +623,7 @@ func (s *session) readDedicated() {
 		}
 		if sb.bc.dead {
 			sb.bc.pending--
-			sb.failed = true
+			sb.failed, sb.err = true, sb.bc.cause
 			continue
 		}
 		off := len(s.arena)
@@ -629,9 +631,10 @@ func (s *session) readDedicated() {
 		s.arena, err = readReply(sb.bc.br, s.arena)
 		sb.bc.pending--
 		if err != nil {
+			sb.bc.cause = err
 			sb.bc.fail()
 			s.arena = s.arena[:off]
-			sb.failed = true
+			sb.failed, sb.err = true, err
 			continue
 		}
 		sb.reply = span{off, len(s.arena) - off}

@@ -29,6 +29,9 @@ type sharedConn struct {
 	spare   []byte
 	writing bool
 	dead    bool
+	// cause is the error that killed the connection, handed to the
+	// batches that fail with it.
+	cause error
 }
 
 // waiter is one session's batch for one shared connection. Reused by its
@@ -89,8 +92,8 @@ func (sc *sharedConn) isDead() bool {
 func (sc *sharedConn) submit(w *waiter) {
 	sc.mu.Lock()
 	if sc.dead {
+		w.err = sc.causeLocked()
 		sc.mu.Unlock()
-		w.err = errNodeConn
 		w.done <- w
 		return
 	}
@@ -110,7 +113,7 @@ func (sc *sharedConn) submit(w *waiter) {
 		sc.mu.Lock()
 		sc.spare = buf[:0]
 		if err != nil {
-			sc.failLocked()
+			sc.failLocked(err)
 		}
 	}
 	sc.writing = false
@@ -119,11 +122,12 @@ func (sc *sharedConn) submit(w *waiter) {
 
 // failLocked kills the connection; queued batches fail (and are retried
 // by their sessions on their own connections).
-func (sc *sharedConn) failLocked() {
+func (sc *sharedConn) failLocked(cause error) {
 	if sc.dead {
 		return
 	}
 	sc.dead = true
+	sc.cause = cause
 	sc.n.p.metrics.nodeError(sc.n.addr)
 	sc.c.Close()
 	sc.cond.Broadcast()
@@ -139,9 +143,10 @@ func (sc *sharedConn) readLoop() {
 		if sc.dead {
 			q := sc.queue
 			sc.queue = nil
+			cause := sc.causeLocked()
 			sc.mu.Unlock()
 			for _, w := range q {
-				w.err = errNodeConn
+				w.err = cause
 				w.done <- w
 			}
 			return
@@ -158,7 +163,7 @@ func (sc *sharedConn) readLoop() {
 		}
 		sc.mu.Lock()
 		if err != nil {
-			sc.failLocked()
+			sc.failLocked(err)
 			sc.mu.Unlock()
 			continue // fails the queue, w included, above
 		}
@@ -173,6 +178,14 @@ func (sc *sharedConn) readLoop() {
 // close kills the connection (Proxy.Close).
 func (sc *sharedConn) close() {
 	sc.mu.Lock()
-	sc.failLocked()
+	sc.failLocked(ErrClosed)
 	sc.mu.Unlock()
+}
+
+// causeLocked is why the connection died (errNodeConn if unknown).
+func (sc *sharedConn) causeLocked() error {
+	if sc.cause != nil {
+		return sc.cause
+	}
+	return errNodeConn
 }
