@@ -251,8 +251,12 @@ func TestBackupBenchmarks(t *testing.T) {
 	for _, l := range labels {
 		figs[l] = map[string][]clientFig{}
 	}
+	rounds := 3 // SLOTVAULT_BENCH_ROUNDS: client rounds (medians need 3)
+	if v, err := strconv.Atoi(os.Getenv("SLOTVAULT_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	if os.Getenv("SLOTVAULT_BENCH_SKIP_CLIENT") == "" {
-		for i := 0; i < 3; i++ {
+		for i := 0; i < rounds; i++ {
 			for test, f := range bench("no-backup") {
 				figs["no-backup"][test] = append(figs["no-backup"][test], f)
 			}
