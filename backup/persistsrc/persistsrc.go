@@ -54,6 +54,10 @@ type Snapshots struct {
 	// HeldMaxBytes overrides the 256 MiB bound on cloned values waiting to
 	// be encoded (tests).
 	HeldMaxBytes int
+	// BufferMaxBytes overrides the 64 MiB bound on encoded entries waiting
+	// in memory for the uploader (the rest wait in a temp file in
+	// SpillDir).
+	BufferMaxBytes int
 	// FromStore streams the newest Pebble snapshot after a BGSAVE instead
 	// of a live cut.
 	FromStore bool
