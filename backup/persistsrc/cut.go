@@ -449,8 +449,12 @@ func (r *cutReader) readSpooled() ([]backup.Entry, error) {
 		return nil, fmt.Errorf("persistsrc: read spool file: %w", err)
 	}
 	out := make([]backup.Entry, 0, binary.LittleEndian.Uint32(n[:]))
+	// Keys and payloads go to recycled arena chunks (released with the
+	// batch, as for batches from memory): no per-value garbage.
+	a := arena{free: r.free}
+	defer func() { r.done = append(r.done, a.chunks...) }()
 	for range cap(out) {
-		e, err := readSpillRecord(r.spoolR)
+		e, err := readSpillRecord(r.spoolR, a.alloc)
 		if err != nil {
 			return nil, fmt.Errorf("persistsrc: read spool file: %w", err)
 		}
@@ -586,7 +590,7 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 	br := bufio.NewReaderSize(s.f, 1<<20)
 	var batch []backup.Entry
 	for {
-		e, err := readSpillRecord(br)
+		e, err := readSpillRecord(br, func(n int) []byte { return make([]byte, n) })
 		if err == io.EOF {
 			break
 		} else if err != nil {
@@ -608,12 +612,13 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 
 // readSpillRecord reads one record written by spillFile.add; io.EOF only
 // at a record boundary.
-func readSpillRecord(br *bufio.Reader) (backup.Entry, error) {
+// alloc returns the buffers for the key and the value.
+func readSpillRecord(br *bufio.Reader, alloc func(int) []byte) (backup.Entry, error) {
 	var h [17]byte
 	if _, err := io.ReadFull(br, h[:]); err != nil {
 		return backup.Entry{}, err
 	}
-	key := make([]byte, binary.LittleEndian.Uint32(h[12:]))
+	key := alloc(int(binary.LittleEndian.Uint32(h[12:])))
 	var l [4]byte
 	if _, err := io.ReadFull(br, key); err != nil {
 		return backup.Entry{}, noEOF(err)
@@ -621,12 +626,12 @@ func readSpillRecord(br *bufio.Reader) (backup.Entry, error) {
 	if _, err := io.ReadFull(br, l[:]); err != nil {
 		return backup.Entry{}, noEOF(err)
 	}
-	val := make([]byte, binary.LittleEndian.Uint32(l[:]))
+	val := alloc(int(binary.LittleEndian.Uint32(l[:])))
 	if _, err := io.ReadFull(br, val); err != nil {
 		return backup.Entry{}, noEOF(err)
 	}
 	if h[16] == spillRawString {
-		val = rdb.AppendStringPayload(make([]byte, 0, len(val)+20), val)
+		val = rdb.AppendStringPayload(alloc(len(val) + 20)[:0], val)
 	}
 	return backup.Entry{DB: int(binary.LittleEndian.Uint16(h[0:])), Slot: int(binary.LittleEndian.Uint16(h[2:])),
 		Expire: int64(binary.LittleEndian.Uint64(h[4:])), Key: key, Value: val}, nil
