@@ -26,10 +26,11 @@ const (
 	// step of 2048 1 KiB values holds the lock for well under a millisecond.
 	stepKeys = 2048
 	// heldMaxBytes bounds the values cloned under the lock and not yet
-	// encoded. Commands that touch a pending slot deliver it at once, even
-	// while the upload is behind; under random writes nearly every slot is
-	// delivered that way within seconds, so this is the backup's
-	// copy-on-write memory, the counterpart of what a fork costs Redis.
+	// encoded. Commands that touch a pending slot deliver it at once,
+	// between two steps of the producer; since the producer no longer waits
+	// for the upload (bufferMaxBytes), only the copies made during one
+	// step's encoding pile up here. This is the backup's copy-on-write
+	// memory, the counterpart of what a fork costs Redis.
 	// Past it, such slots are spilled to a local temp file instead — with
 	// I/O under the node lock, which stalls clients if the disk is slow,
 	// so the bound is generous.
