@@ -190,16 +190,20 @@
 // values only copied under the lock, encoded outside it, then record
 // stream -> zstd (fastest level; the stream is mostly values that RDB
 // encoding already packed) -> optional encryption -> SHA-256 -> multipart
-// upload with two parts in flight. Nothing is buffered beyond a few
-// batches and the upload's parts, except values that commands deliver
-// early while the upload is behind (bounded, then spilled to a temp file in
-// the data directory; see persistsrc).
+// upload with two parts in flight. The cut is drained as fast as the node
+// allows, not at the upload's pace: while it is open, every command that
+// touches a slot the backup has not read yet copies that slot under the
+// node lock, so the cut must close quickly. Encoded entries the upload has
+// not taken yet wait in memory (64 MiB), then in a temp file in the data
+// directory, written and read outside the node lock (see persistsrc); so a
+// throttled backup needs up to about the dataset's encoded size of local
+// disk while it runs, as a BGSAVE would.
 //
-// The upload paces the whole pipeline, so backup-max-bandwidth (stored
-// bytes per second, default 32mb, 0 = unlimited; CONFIG SET applies to a
-// running backup) caps the CPU a backup takes from the node as well as its
-// network use; encoding uses at most half of GOMAXPROCS goroutines. Log
-// shipping is never capped. docs/backup-benchmarks.md has the figures.
+// backup-max-bandwidth (stored bytes per second, default 32mb, 0 =
+// unlimited; CONFIG SET applies to a running backup) paces the upload and
+// with it compression and encryption; reading the cut is not paced.
+// Encoding uses at most half of GOMAXPROCS goroutines. Log shipping is
+// never capped. docs/backup-benchmarks.md has the figures.
 //
 // # Concurrency
 //

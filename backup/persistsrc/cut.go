@@ -26,18 +26,24 @@ const (
 	// step of 2048 1 KiB values holds the lock for well under a millisecond.
 	stepKeys = 2048
 	// heldMaxBytes bounds the values cloned under the lock and not yet
-	// encoded. Commands that touch a pending slot deliver it at once, even
-	// while the upload is behind; under random writes nearly every slot is
-	// delivered that way within seconds, so this is the backup's
-	// copy-on-write memory, the counterpart of what a fork costs Redis.
+	// encoded. Commands that touch a pending slot deliver it at once,
+	// between two steps of the producer; since the producer no longer waits
+	// for the upload (bufferMaxBytes), only the copies made during one
+	// step's encoding pile up here. This is the backup's copy-on-write
+	// memory, the counterpart of what a fork costs Redis.
 	// Past it, such slots are spilled to a local temp file instead — with
 	// I/O under the node lock, which stalls clients if the disk is slow,
 	// so the bound is generous.
 	heldMaxBytes = 256 << 20
 	// freeChunks bounds the arena chunks kept for reuse.
 	freeChunks = 36
-	// sendBatches is how many encoded batches may wait for the uploader.
-	sendBatches = 4
+	// bufferMaxBytes bounds the encoded entries waiting in memory for the
+	// uploader. The cut is drained as fast as the node allows, not as fast
+	// as the (possibly throttled) upload: while it is open, every command
+	// touching a pending slot copies that slot under the node lock, so the
+	// shorter that window the better. Encoded batches past this bound go
+	// to a temp file in SpillDir, written and read outside the node lock.
+	bufferMaxBytes = 64 << 20
 )
 
 // heldEntry is one key cloned under the node lock, encoded outside it.
@@ -160,8 +166,13 @@ func (s *Snapshots) openCut(ctx context.Context) (backup.SnapshotReader, error) 
 	}
 	p := &cutProducer{s: s, codec: s.Mgr.Codec(), workers: workers, limit: limit}
 	p.arena.free = make(chan []byte, freeChunks)
-	p.payFree = make(chan []byte, 16*sendBatches)
-	r := &cutReader{ch: make(chan entryBatch, sendBatches), stop: make(chan struct{}), free: p.payFree}
+	bufMax := s.BufferMaxBytes
+	if bufMax <= 0 {
+		bufMax = bufferMaxBytes
+	}
+	p.payFree = make(chan []byte, bufMax/arenaChunk+8)
+	r := &cutReader{free: p.payFree, bufMax: bufMax, spoolDir: s.SpillDir}
+	r.cond = sync.NewCond(&r.mu)
 	var cut *persistence.Cut
 	s.WithLock(func() {
 		r.at = time.Now()
@@ -172,10 +183,8 @@ func (s *Snapshots) openCut(ctx context.Context) (backup.SnapshotReader, error) 
 		err := p.run(ctx, cut, r)
 		if p.spill != nil {
 			p.spill.remove()
-			r.spilled = true
 		}
-		r.err = err
-		close(r.ch)
+		r.finish(err, p.spill != nil)
 	}()
 	return r, nil
 }
@@ -323,33 +332,147 @@ func (p *cutProducer) encodeRange(held []heldEntry, out []backup.Entry, a *arena
 }
 
 // cutReader is the backup.SnapshotReader side of a streamed cut.
+//
+// Between the producer and Next sits a buffer that never blocks the
+// producer: encoded batches wait in memory up to bufMax bytes, the rest in
+// a spool file (spillFile format, strings already encoded) that the
+// producer appends to and Next reads from concurrently, each through its
+// own descriptor; the file is unlinked as soon as both are open. So the
+// cut closes as soon as the node can deliver it, whatever the upload rate.
 type cutReader struct {
 	seq uint64
 	at  time.Time
 	dbs int
-	ch  chan entryBatch
 	cur []backup.Entry
 	// done holds the chunks of the batch being read; they go back to free
 	// when the next batch is taken (Next's slices are valid until the
 	// following call).
-	done [][]byte
-	free chan []byte
-	err  error // set before ch is closed
-	// spilled reports (after ch is closed) that the spill file was used.
-	spilled bool
-	stop    chan struct{}
-	once    sync.Once
+	done     [][]byte
+	free     chan []byte
+	bufMax   int
+	spoolDir string
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	mem       []entryBatch // mu: batches waiting in memory, oldest first
+	memBytes  int          // mu
+	spoolW    *spillFile   // producer only; nil until first needed
+	spoolR    *bufio.Reader
+	spoolRF   *os.File
+	spoolN    int   // mu: batches in the spool file not read yet
+	produced  bool  // mu: the producer is done
+	err       error // mu: the producer's error, set with produced
+	closed    bool  // mu: Close was called
+	spilled   bool  // mu: the under-lock spill file was used
+	spooled   bool  // mu: the spool file was used
+	closeOnce sync.Once
 }
 
-func (r *cutReader) send(ctx context.Context, batch entryBatch) error {
-	select {
-	case r.ch <- batch:
-		return nil
-	case <-r.stop:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+func batchBytes(b entryBatch) int {
+	n := 0
+	for i := range b.entries {
+		n += len(b.entries[i].Key) + len(b.entries[i].Value) + 48
 	}
+	return n
+}
+
+// send queues a batch for Next without waiting for it: in memory while
+// the buffer has room, else appended to the spool file (outside any lock;
+// only the producer writes it).
+func (r *cutReader) send(ctx context.Context, batch entryBatch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	size := batchBytes(batch)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return errClosed
+	}
+	if r.memBytes+size <= r.bufMax || (len(r.mem) == 0 && r.spoolN == 0) {
+		r.mem = append(r.mem, batch)
+		r.memBytes += size
+		r.cond.Signal()
+		r.mu.Unlock()
+		return nil
+	}
+	r.mu.Unlock()
+	if err := r.spoolBatch(batch); err != nil {
+		return fmt.Errorf("persistsrc: spool file: %w", err)
+	}
+	r.mu.Lock()
+	r.spoolN++
+	r.spooled = true
+	r.cond.Signal()
+	r.mu.Unlock()
+	return nil
+}
+
+// spoolBatch appends a batch to the spool file (a count, then records)
+// and flushes it, so that Next may read it at once. Producer only.
+func (r *cutReader) spoolBatch(b entryBatch) error {
+	if r.spoolW == nil {
+		w, err := newSpillFile(r.spoolDir)
+		if err != nil {
+			return err
+		}
+		rf, err := os.Open(w.f.Name())
+		if err != nil {
+			w.remove()
+			return err
+		}
+		os.Remove(w.f.Name()) // both descriptors stay valid
+		r.mu.Lock()
+		r.spoolW, r.spoolRF, r.spoolR = w, rf, bufio.NewReaderSize(rf, 1<<20)
+		r.mu.Unlock()
+	}
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(b.entries)))
+	r.spoolW.w.Write(n[:])
+	for i := range b.entries {
+		e := &b.entries[i]
+		r.spoolW.add(e.DB, e.Slot, string(e.Key), e.Expire, spillPayload, e.Value)
+	}
+	err := r.spoolW.w.Flush()
+	for _, c := range b.chunks { // the entries are on disk now
+		select {
+		case r.free <- c[:0]:
+		default:
+		}
+	}
+	return err
+}
+
+// readSpooled reads the next batch written by spoolBatch.
+func (r *cutReader) readSpooled() ([]backup.Entry, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r.spoolR, n[:]); err != nil {
+		return nil, fmt.Errorf("persistsrc: read spool file: %w", err)
+	}
+	out := make([]backup.Entry, 0, binary.LittleEndian.Uint32(n[:]))
+	// Keys and payloads go to recycled arena chunks (released with the
+	// batch, as for batches from memory): no per-value garbage.
+	a := arena{free: r.free}
+	defer func() { r.done = append(r.done, a.chunks...) }()
+	for range cap(out) {
+		e, err := readSpillRecord(r.spoolR, a.alloc)
+		if err != nil {
+			return nil, fmt.Errorf("persistsrc: read spool file: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// finish records the producer's end.
+func (r *cutReader) finish(err error, spilled bool) {
+	r.mu.Lock()
+	r.produced, r.err, r.spilled = true, err, spilled
+	if r.spoolW != nil {
+		r.spoolW.f.Close()
+	}
+	r.cond.Broadcast()
+	r.mu.Unlock()
 }
 
 func (r *cutReader) Seq() uint64     { return r.seq }
@@ -365,25 +488,58 @@ func (r *cutReader) Next() (backup.Entry, error) {
 			}
 		}
 		r.done = r.done[:0]
-		b, ok := <-r.ch
-		if !ok {
-			if r.err != nil {
-				return backup.Entry{}, r.err
+		r.mu.Lock()
+		for len(r.mem) == 0 && r.spoolN == 0 && !r.produced && !r.closed {
+			r.cond.Wait()
+		}
+		switch {
+		case r.closed:
+			r.mu.Unlock()
+			return backup.Entry{}, errClosed
+		case len(r.mem) > 0:
+			b := r.mem[0]
+			r.mem[0] = entryBatch{}
+			r.mem = r.mem[1:]
+			r.memBytes -= batchBytes(b)
+			r.mu.Unlock()
+			r.cur, r.done = b.entries, append(r.done, b.chunks...)
+		case r.spoolN > 0:
+			r.spoolN--
+			r.mu.Unlock()
+			entries, err := r.readSpooled()
+			if err != nil {
+				return backup.Entry{}, err
+			}
+			r.cur = entries
+		default:
+			err := r.err
+			r.mu.Unlock()
+			if err != nil {
+				return backup.Entry{}, err
 			}
 			return backup.Entry{}, io.EOF
 		}
-		r.cur, r.done = b.entries, append(r.done, b.chunks...)
 	}
 	e := r.cur[0]
 	r.cur = r.cur[1:]
 	return e, nil
 }
 
+// Close stops the producer (at its next batch) and waits for it, so the
+// cut is closed and the spill files are gone when Close returns.
 func (r *cutReader) Close() error {
-	r.once.Do(func() {
-		close(r.stop)
-		for range r.ch {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.cond.Broadcast()
+		for !r.produced {
+			r.cond.Wait()
 		}
+		r.mem = nil
+		if r.spoolRF != nil {
+			r.spoolRF.Close()
+		}
+		r.mu.Unlock()
 	})
 	return nil
 }
@@ -435,29 +591,13 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 	br := bufio.NewReaderSize(s.f, 1<<20)
 	var batch []backup.Entry
 	for {
-		var h [17]byte
-		if _, err := io.ReadFull(br, h[:]); err == io.EOF {
+		e, err := readSpillRecord(br, func(n int) []byte { return make([]byte, n) })
+		if err == io.EOF {
 			break
 		} else if err != nil {
 			return fmt.Errorf("persistsrc: read spill file: %w", err)
 		}
-		key := make([]byte, binary.LittleEndian.Uint32(h[12:]))
-		var l [4]byte
-		if _, err := io.ReadFull(br, key); err != nil {
-			return fmt.Errorf("persistsrc: read spill file: %w", err)
-		}
-		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return fmt.Errorf("persistsrc: read spill file: %w", err)
-		}
-		val := make([]byte, binary.LittleEndian.Uint32(l[:]))
-		if _, err := io.ReadFull(br, val); err != nil {
-			return fmt.Errorf("persistsrc: read spill file: %w", err)
-		}
-		if h[16] == spillRawString {
-			val = rdb.AppendStringPayload(make([]byte, 0, len(val)+20), val)
-		}
-		batch = append(batch, backup.Entry{DB: int(binary.LittleEndian.Uint16(h[0:])), Slot: int(binary.LittleEndian.Uint16(h[2:])),
-			Expire: int64(binary.LittleEndian.Uint64(h[4:])), Key: key, Value: val})
+		batch = append(batch, e)
 		if len(batch) == stepKeys {
 			if err := fn(batch); err != nil {
 				return err
@@ -469,6 +609,40 @@ func (s *spillFile) replay(fn func([]backup.Entry) error) error {
 		return fn(batch)
 	}
 	return nil
+}
+
+// readSpillRecord reads one record written by spillFile.add; io.EOF only
+// at a record boundary.
+// alloc returns the buffers for the key and the value.
+func readSpillRecord(br *bufio.Reader, alloc func(int) []byte) (backup.Entry, error) {
+	var h [17]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return backup.Entry{}, err
+	}
+	key := alloc(int(binary.LittleEndian.Uint32(h[12:])))
+	var l [4]byte
+	if _, err := io.ReadFull(br, key); err != nil {
+		return backup.Entry{}, noEOF(err)
+	}
+	if _, err := io.ReadFull(br, l[:]); err != nil {
+		return backup.Entry{}, noEOF(err)
+	}
+	val := alloc(int(binary.LittleEndian.Uint32(l[:])))
+	if _, err := io.ReadFull(br, val); err != nil {
+		return backup.Entry{}, noEOF(err)
+	}
+	if h[16] == spillRawString {
+		val = rdb.AppendStringPayload(alloc(len(val) + 20)[:0], val)
+	}
+	return backup.Entry{DB: int(binary.LittleEndian.Uint16(h[0:])), Slot: int(binary.LittleEndian.Uint16(h[2:])),
+		Expire: int64(binary.LittleEndian.Uint64(h[4:])), Key: key, Value: val}, nil
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (s *spillFile) remove() {

@@ -62,10 +62,11 @@ func newTestManager(t *testing.T, dbs int) (*testHost, *persistence.Manager) {
 // disk and still come out right.
 func TestCutStreamsConsistentView(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		limit int
-		spill bool
-	}{{"buffered", 0, false}, {"spilled", 4 << 10, true}} {
+		name   string
+		limit  int
+		spill  bool
+		buffer int // BufferMaxBytes; > 0: also wait for the producer to finish first
+	}{{"buffered", 0, false, 0}, {"spilled", 4 << 10, true, 0}, {"spooled", 0, false, 16 << 10}, {"spilled+spooled", 4 << 10, true, 16 << 10}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, m := newTestManager(t, 2)
 			want := map[string]string{}
@@ -87,7 +88,7 @@ func TestCutStreamsConsistentView(t *testing.T) {
 				}
 			})
 			dir := t.TempDir()
-			src := &Snapshots{Mgr: m, WithLock: h.WithLock, Workers: 2, SpillDir: dir, HeldMaxBytes: tc.limit}
+			src := &Snapshots{Mgr: m, WithLock: h.WithLock, Workers: 2, SpillDir: dir, HeldMaxBytes: tc.limit, BufferMaxBytes: tc.buffer}
 			snap, err := src.OpenSnapshot(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -111,6 +112,16 @@ func TestCutStreamsConsistentView(t *testing.T) {
 					h.dbs[db].Set("added-later", &store.String{B: []byte("x")}, 0)
 				}
 			})
+			if tc.buffer > 0 {
+				// The cut is drained whether or not anyone reads: with a
+				// tiny buffer, the batches past it wait in the spool file.
+				r := snap.(*cutReader)
+				r.mu.Lock()
+				for !r.produced {
+					r.cond.Wait()
+				}
+				r.mu.Unlock()
+			}
 			got := map[string]string{}
 			for {
 				e, err := snap.Next()
@@ -140,6 +151,9 @@ func TestCutStreamsConsistentView(t *testing.T) {
 			}
 			if r := snap.(*cutReader); r.spilled != tc.spill {
 				t.Fatalf("spilled = %v, want %v", r.spilled, tc.spill)
+			}
+			if r := snap.(*cutReader); r.spooled != (tc.buffer > 0) {
+				t.Fatalf("spooled = %v, want %v", r.spooled, tc.buffer > 0)
 			}
 			if left, _ := filepathGlob(dir); len(left) != 0 {
 				t.Fatalf("spill files left: %v", left)

@@ -7,13 +7,15 @@
 // and streams it: a goroutine steps the cut a few thousand keys at a time
 // under the node lock, where values are only cloned, then encodes them
 // (DUMP payloads; strings without LZF, since the stream is zstd-compressed
-// anyway) outside the lock on a few goroutines and hands batches to the
-// uploader. No local snapshot is written first. A command that touches a
-// still-pending slot delivers it at once (store.View); such copies wait in
-// memory up to 256 MiB (the backup's copy-on-write cost, as a fork is
-// Redis's), past which they are written to a temp file (SpillDir) under the
-// lock and streamed at the end, so memory stays bounded even when the
-// object store is slower than the writes. FromStore selects the older way
+// anyway) outside the lock on a few goroutines and queues them for the
+// uploader without waiting for it: up to 64 MiB in memory, the rest in a
+// spool file in SpillDir (written and read outside the lock). So the cut
+// stays open only as long as the node needs to copy and encode the
+// dataset, not as long as a throttled upload takes. No local snapshot is
+// written first. A command that touches a still-pending slot delivers it
+// at once (store.View); such copies wait in memory up to 256 MiB (the
+// backup's copy-on-write cost, as a fork is Redis's), past which they are
+// written to another temp file under the lock and streamed at the end. FromStore selects the older way
 // (BGSAVE, then stream the newest Pebble snapshot), kept for comparison.
 //
 // Log: records are read from the segment files (format in the persistence
@@ -48,12 +50,17 @@ type Snapshots struct {
 	// Workers is how many goroutines encode values (default half of
 	// GOMAXPROCS, at least 1): the rest of the CPU stays with the node.
 	Workers int
-	// SpillDir is where values delivered early by commands are spilled
-	// when the upload is behind ("" = the system temp directory).
+	// SpillDir is where encoded entries wait when the upload is behind,
+	// and where values delivered early by commands are spilled past
+	// HeldMaxBytes ("" = the system temp directory).
 	SpillDir string
 	// HeldMaxBytes overrides the 256 MiB bound on cloned values waiting to
 	// be encoded (tests).
 	HeldMaxBytes int
+	// BufferMaxBytes overrides the 64 MiB bound on encoded entries waiting
+	// in memory for the uploader (the rest wait in a temp file in
+	// SpillDir).
+	BufferMaxBytes int
 	// FromStore streams the newest Pebble snapshot after a BGSAVE instead
 	// of a live cut.
 	FromStore bool

@@ -85,6 +85,7 @@ func runServer(args []string) error {
 	}
 	bk := startBackup(n, cfg, mgr, logger)
 	n.OnConfigSet(func(_, cur *config.Config) error { logLevel.Set(slogLevel(cur.LogLevel)); return nil })
+	startPprof(logger)
 	metrics, err := startMetrics(n, cfg, logger)
 	if err != nil {
 		logger.Error("start-up failed: metrics endpoint", "err", err)

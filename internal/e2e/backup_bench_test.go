@@ -94,9 +94,9 @@ func TestBackupBenchmarks(t *testing.T) {
 	}
 	backupOnce := func() run {
 		before := svStatus(t, c)["backup_ok_count"]
-		cpu0 := procCPU(p.Cmd.Process.Pid)
+		cpu0 := backupProcCPU(p.Cmd.Process.Pid)
 		defer func() {
-			t.Logf("BACKUP node CPU time during the backup: %v", (procCPU(p.Cmd.Process.Pid) - cpu0).Round(time.Millisecond))
+			t.Logf("BACKUP node CPU time during the backup: %v", (backupProcCPU(p.Cmd.Process.Pid) - cpu0).Round(time.Millisecond))
 		}()
 		t0 := time.Now()
 		if v, _ := c.Do("SVBACKUP", "NOW"); v.IsError() {
@@ -194,6 +194,7 @@ func TestBackupBenchmarks(t *testing.T) {
 		}
 		return figs
 	}
+	profRound := 0
 	during := func() map[string]clientFig {
 		stop := make(chan struct{})
 		var inBackup, samples atomic.Int64
@@ -218,7 +219,24 @@ func TestBackupBenchmarks(t *testing.T) {
 			}
 		}()
 		time.Sleep(200 * time.Millisecond)
+		// SLOTVAULT_BENCH_PROFILE_CLIENT: a CPU profile of the node under
+		// client load with backups running (first round of each kind,
+		// suffixed with the cap).
+		var prof chan struct{}
+		if a, out := os.Getenv("SLOTVAULT_PPROF_ADDR"), os.Getenv("SLOTVAULT_BENCH_PROFILE_CLIENT"); a != "" && out != "" && profRound == 0 {
+			prof = make(chan struct{})
+			st := svStatus(t, c)
+			go func() {
+				defer close(prof)
+				if err := exec.Command("curl", "-s", "-o", out+"."+st["backup_max_bandwidth"], "http://"+a+"/debug/pprof/profile?seconds=8").Run(); err != nil {
+					t.Logf("profile: %v", err)
+				}
+			}()
+		}
 		figs := bench("during-backup")
+		if prof != nil {
+			<-prof
+		}
 		st := svStatus(t, c)
 		t.Logf("CLIENT last backup during the run: %s bytes in %s ms (cap %s)", st["backup_last_bytes"], st["backup_last_duration_ms"], st["backup_max_bandwidth"])
 		close(stop)
@@ -233,8 +251,12 @@ func TestBackupBenchmarks(t *testing.T) {
 	for _, l := range labels {
 		figs[l] = map[string][]clientFig{}
 	}
+	rounds := 3 // SLOTVAULT_BENCH_ROUNDS: client rounds (medians need 3)
+	if v, err := strconv.Atoi(os.Getenv("SLOTVAULT_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	if os.Getenv("SLOTVAULT_BENCH_SKIP_CLIENT") == "" {
-		for i := 0; i < 3; i++ {
+		for i := 0; i < rounds; i++ {
 			for test, f := range bench("no-backup") {
 				figs["no-backup"][test] = append(figs["no-backup"][test], f)
 			}
@@ -246,6 +268,7 @@ func TestBackupBenchmarks(t *testing.T) {
 			for test, f := range during() {
 				figs[capped][test] = append(figs[capped][test], f)
 			}
+			profRound++
 		}
 		for _, label := range labels {
 			for _, test := range []string{"SET", "GET"} {
@@ -317,7 +340,7 @@ func medianF(v []float64) float64 {
 
 // procCPU returns a process's user+system CPU time (Linux /proc), so
 // figures can be compared even when other jobs load the machine.
-func procCPU(pid int) time.Duration {
+func backupProcCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
