@@ -444,3 +444,25 @@ func (n *Node) aclRecheckInExecLocked(cl *Client, cmd, sub *Command, args [][]by
 	r.Error("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + reason)
 	return true
 }
+
+// AllowSideChannel decides whether a request to one of the node's HTTP
+// endpoints (the Prometheus metrics) may proceed: always while the
+// default user needs no password (as a client connection would be let in),
+// otherwise only with the name and password of an enabled user, checked
+// as AUTH checks them. given is false when the request carried no
+// credentials.
+func (n *Node) AllowSideChannel(user, pass string, given bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.acl.defaultOpen {
+		return true
+	}
+	if !given {
+		return false
+	}
+	if user == "" {
+		user = "default"
+	}
+	u := n.acl.reg.Get(user)
+	return u != nil && u.CheckPassword([]byte(pass))
+}

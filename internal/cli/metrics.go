@@ -47,7 +47,7 @@ func startMetrics(n *node.Node, cfg *config.Config, log *slog.Logger) (*metricsS
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", requireNodeAuth(n, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	addr := metricsAddr(cfg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -65,6 +65,22 @@ func startMetrics(n *node.Node, cfg *config.Config, log *slog.Logger) (*metricsS
 	}()
 	log.Info("metrics endpoint listening", "addr", ln.Addr().String(), "path", "/metrics")
 	return m, nil
+}
+
+// requireNodeAuth lets a request through only when a client connection
+// would be let in: with no password on the default user, or with HTTP
+// Basic credentials of an enabled ACL user (user "default" and the
+// requirepass password work). Refusals get 401 and a log-free reply.
+func requireNodeAuth(n *node.Node, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, given := r.BasicAuth()
+		if !n.AllowSideChannel(user, pass, given) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="slotvault"`)
+			http.Error(w, "NOAUTH Authentication required.", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // stop shuts the endpoint down, letting a scrape in progress finish.

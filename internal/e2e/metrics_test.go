@@ -215,3 +215,46 @@ func TestRedisCLIMonitor(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsEndpointAuth: with requirepass (or ACL users) the metrics
+// endpoint wants HTTP Basic credentials of an enabled user, like the
+// client port wants AUTH.
+func TestMetricsEndpointAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	mport := testutil.FreePort(t)
+	s := testutil.StartSlotvault(t, "--metrics-port", strconv.Itoa(mport), "--requirepass", "s3cret",
+		"--user", "prom", "on", ">scrape", "~*", "+info")
+	url := "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics"
+	get := func(user, pass string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if user != "" || pass != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET /metrics: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"", "", http.StatusUnauthorized},
+		{"default", "wrong", http.StatusUnauthorized},
+		{"nobody", "s3cret", http.StatusUnauthorized},
+		{"default", "s3cret", http.StatusOK},
+		{"", "s3cret", http.StatusOK},
+		{"prom", "scrape", http.StatusOK},
+	} {
+		if got := get(c.user, c.pass); got != c.want {
+			t.Errorf("user %q pass %q: HTTP %d, want %d", c.user, c.pass, got, c.want)
+		}
+	}
+	_ = s
+}
