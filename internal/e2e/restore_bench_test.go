@@ -168,7 +168,7 @@ func TestRestoreBenchmark(t *testing.T) {
 		for _, c := range cmds {
 			c.Process.Kill()
 			c.Wait()
-			rcpu += procCPU(c)
+			rcpu += exitedCPU(c)
 		}
 		redisCPU = append(redisCPU, rcpu)
 
@@ -221,7 +221,7 @@ func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string
 		t.Fatalf("restore cluster: %v\n%s", err, outB)
 	}
 	restoreT := time.Since(start)
-	cpu := procCPU(cmd)
+	cpu := exitedCPU(cmd)
 	if logOut {
 		t.Log(string(outB))
 	}
@@ -241,14 +241,14 @@ func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string
 	for _, c := range cmds {
 		c.Process.Kill()
 		c.Wait()
-		cpu += procCPU(c)
+		cpu += exitedCPU(c)
 	}
 	os.RemoveAll(outDir)
 	return restoreT, total, cpu
 }
 
-// procCPU is the user + system time of a finished process.
-func procCPU(c *exec.Cmd) time.Duration {
+// exitedCPU is the user + system time of a finished process.
+func exitedCPU(c *exec.Cmd) time.Duration {
 	if c.ProcessState == nil {
 		return 0
 	}
