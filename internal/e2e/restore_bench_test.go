@@ -238,11 +238,13 @@ func benchRestoreStart(t *testing.T, bin string, nodes []*clusterNode, at string
 	}
 	waitReady(t, ports, perMaster)
 	total := time.Since(start)
+	restoreCPU := cpu
 	for _, c := range cmds {
 		c.Process.Kill()
 		c.Wait()
 		cpu += exitedCPU(c)
 	}
+	t.Logf("%s: CPU of restore cluster %v, of the three nodes %v", filepath.Base(bin), restoreCPU.Round(time.Millisecond), (cpu - restoreCPU).Round(time.Millisecond))
 	os.RemoveAll(outDir)
 	return restoreT, total, cpu
 }
