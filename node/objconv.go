@@ -72,6 +72,17 @@ func DumpPayload(v store.Value) ([]byte, error) {
 	return rdb.EncodePayload(&o)
 }
 
+// LoadPayload is RestorePayload for a payload read back from a snapshot
+// store that checksums its bytes itself: the CRC64 is not computed again
+// (rdb.DecodeStoredPayload).
+func LoadPayload(p []byte, l store.Limits) (store.Value, error) {
+	o, err := rdb.DecodeStoredPayload(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadPayload, err)
+	}
+	return ValueFromObject(o, l)
+}
+
 // RestorePayload parses a DUMP payload into a value, applying the encoding
 // limits. It verifies the RDB version and the CRC64.
 func RestorePayload(p []byte, l store.Limits) (store.Value, error) {

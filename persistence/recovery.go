@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/slotvault/slotvault/slots"
 )
 
 // ErrReplayFatal is wrapped by Host.Apply errors that must stop recovery.
@@ -403,6 +405,9 @@ func applyLoadBatch(host Host, codec Codec, m Manifest, b *loadBatch, now int64,
 		if e.db >= n {
 			return fmt.Errorf("%w: snapshot %d holds database %d, the node has %d", ErrCorrupt, m.ID, e.db, n)
 		}
+		if e.slot >= slots.Count {
+			return fmt.Errorf("%w: snapshot %d holds slot %d", ErrCorrupt, m.ID, e.slot)
+		}
 		db := host.DB(e.db)
 		if i == 0 || e.slot != b.ents[i-1].slot || e.db != b.ents[i-1].db {
 			j := i + 1
@@ -421,7 +426,11 @@ func applyLoadBatch(host Host, codec Codec, m Manifest, b *loadBatch, now int64,
 		if e.expire != 0 && e.expire <= now {
 			*expired++
 		}
-		db.Set(key, v, e.expire)
+		// The slot stored with the key is the one its writer computed (a
+		// node from the key itself; restore after checking it against the
+		// key), and the table's block checksums and the manifest's sum
+		// guard it since: it is not hashed again.
+		db.SetInSlot(e.slot, key, v, e.expire)
 	}
 	return nil
 }

@@ -62,3 +62,16 @@ func DecodePayload(p []byte) (Object, error) {
 	o, _, err := DecodeObject(p)
 	return o, err
 }
+
+// DecodeStoredPayload is DecodePayload without the CRC64: for payloads
+// read back from storage that checksums every byte itself (a node's
+// snapshot store: Pebble's block checksums and the manifest's sum), where
+// a second checksum over the same bytes finds nothing more. The footer's
+// length and RDB version are still checked.
+func DecodeStoredPayload(p []byte) (Object, error) {
+	if len(p) < payloadFooter || int(le16(p[len(p)-payloadFooter:])) > MaxVersion {
+		return Object{}, ErrPayload
+	}
+	o, _, err := DecodeObject(p)
+	return o, err
+}

@@ -18,6 +18,14 @@ func (d *NodeData) NeedsReplay() bool { return len(d.Log) > 0 }
 // checkEntry verifies what the stream's CRC32C does not: the key's slot
 // is the one recorded, and the DUMP payload's own footer (RDB version,
 // CRC64) is intact, so a written data directory always loads.
+//
+// This CRC64 is the one check of a payload from the node that encoded it
+// (it was computed there, before the bytes went through the node's
+// snapshot store and the backup pipeline) to the restore: the object's
+// SHA-256 only covers them from the upload on. The node that loads the
+// written table does not compute it again (node.LoadPayload): Pebble's
+// block checksums cover the bytes from here on. The slot is checked here
+// for the same reason: the node takes the slot stored with each key.
 func checkEntry(e *backup.Entry) error {
 	if s := slots.KeySlot(e.Key); s != e.Slot {
 		return fmt.Errorf("%w: key %q is recorded in slot %d, belongs to slot %d", backup.ErrCorrupt, e.Key, e.Slot, s)

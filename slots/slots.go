@@ -4,6 +4,7 @@
 package slots
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,7 +14,13 @@ import (
 // Count is the number of hash slots in a cluster.
 const Count = 16384
 
-var crc16tab [256]uint16
+// crc16tab is the byte-at-a-time table; crc16x8[k][n] is the CRC of byte
+// n followed by k zero bytes, for eight bytes per step (slicing-by-8: the
+// CRC is linear, so the eight bytes' contributions are XORed together).
+var (
+	crc16tab [256]uint16
+	crc16x8  [8][256]uint16
+)
 
 func init() {
 	// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0.
@@ -28,13 +35,42 @@ func init() {
 		}
 		crc16tab[i] = crc
 	}
+	crc16x8[0] = crc16tab
+	for k := 1; k < 8; k++ {
+		for n := 0; n < 256; n++ {
+			c := crc16x8[k-1][n]
+			crc16x8[k][n] = c<<8 ^ crc16tab[c>>8]
+		}
+	}
 }
 
 // CRC16 returns the CRC16-XMODEM checksum Redis Cluster uses for key hashing.
 func CRC16(b []byte) uint16 {
 	var crc uint16
+	for len(b) >= 8 {
+		// The running CRC enters as the first two message bytes.
+		crc = crc16x8[7][b[0]^byte(crc>>8)] ^ crc16x8[6][b[1]^byte(crc)] ^
+			crc16x8[5][b[2]] ^ crc16x8[4][b[3]] ^ crc16x8[3][b[4]] ^
+			crc16x8[2][b[5]] ^ crc16x8[1][b[6]] ^ crc16x8[0][b[7]]
+		b = b[8:]
+	}
 	for _, c := range b {
 		crc = crc<<8 ^ crc16tab[byte(crc>>8)^c]
+	}
+	return crc
+}
+
+// crc16String is CRC16 of a string, without copying it.
+func crc16String(b string) uint16 {
+	var crc uint16
+	for len(b) >= 8 {
+		crc = crc16x8[7][b[0]^byte(crc>>8)] ^ crc16x8[6][b[1]^byte(crc)] ^
+			crc16x8[5][b[2]] ^ crc16x8[4][b[3]] ^ crc16x8[3][b[4]] ^
+			crc16x8[2][b[5]] ^ crc16x8[1][b[6]] ^ crc16x8[0][b[7]]
+		b = b[8:]
+	}
+	for i := 0; i < len(b); i++ {
+		crc = crc<<8 ^ crc16tab[byte(crc>>8)^b[i]]
 	}
 	return crc
 }
@@ -43,18 +79,12 @@ func CRC16(b []byte) uint16 {
 // '{' and the first '}' after it, when that part is non-empty; otherwise the
 // whole key.
 func HashTag(key []byte) []byte {
-	for s := 0; s < len(key); s++ {
-		if key[s] == '{' {
-			for e := s + 1; e < len(key); e++ {
-				if key[e] == '}' {
-					if e == s+1 {
-						return key
-					}
-					return key[s+1 : e]
-				}
-			}
-			return key
-		}
+	s := bytes.IndexByte(key, '{')
+	if s < 0 {
+		return key
+	}
+	if e := bytes.IndexByte(key[s+1:], '}'); e > 0 {
+		return key[s+1 : s+1+e]
 	}
 	return key
 }
@@ -72,11 +102,7 @@ func KeySlotString(key string) int {
 			key = key[s+1 : s+1+e]
 		}
 	}
-	var crc uint16
-	for i := 0; i < len(key); i++ {
-		crc = crc<<8 ^ crc16tab[byte(crc>>8)^key[i]]
-	}
-	return int(crc & (Count - 1))
+	return int(crc16String(key) & (Count - 1))
 }
 
 // Range is an inclusive range of slots.

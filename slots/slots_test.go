@@ -1,6 +1,9 @@
 package slots
 
-import "testing"
+import (
+	"math/rand"
+	"testing"
+)
 
 func TestKeySlot(t *testing.T) {
 	cases := []struct {
@@ -46,5 +49,42 @@ func TestSetRanges(t *testing.T) {
 	n := Normalize([]Range{{10, 20}, {0, 5}, {6, 9}, {30, 40}})
 	if len(n) != 2 || n[0] != (Range{0, 20}) {
 		t.Fatalf("normalize = %v", n)
+	}
+}
+
+// CRC16 eight bytes at a time agrees with the byte-at-a-time definition,
+// for every length around the step and any content; so do the key slot
+// functions with and without hash tags.
+func TestCRC16Sliced(t *testing.T) {
+	bytewise := func(b []byte) uint16 {
+		var crc uint16
+		for _, c := range b {
+			crc = crc<<8 ^ crc16tab[byte(crc>>8)^c]
+		}
+		return crc
+	}
+	if got := CRC16([]byte("123456789")); got != 0x31C3 {
+		t.Fatalf("CRC16(123456789) = %#x, want 0x31c3", got)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for n := 0; n < 200; n++ {
+		for trial := 0; trial < 20; trial++ {
+			b := make([]byte, n)
+			rng.Read(b)
+			if trial%4 == 0 && n > 3 {
+				b[rng.Intn(n)] = '{'
+				b[rng.Intn(n)] = '}'
+			}
+			want := bytewise(b)
+			if got := CRC16(b); got != want {
+				t.Fatalf("CRC16(%x) = %#x, want %#x", b, got, want)
+			}
+			if got := crc16String(string(b)); got != want {
+				t.Fatalf("crc16String(%x) = %#x, want %#x", b, got, want)
+			}
+			if a, s := KeySlot(b), KeySlotString(string(b)); a != s || a != int(bytewise(HashTag(b))&(Count-1)) {
+				t.Fatalf("KeySlot(%x) = %d, KeySlotString = %d", b, a, s)
+			}
+		}
 	}
 }

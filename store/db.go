@@ -196,7 +196,14 @@ func (db *DB) removeFrom(slot int, t *slotTable, key string) *Entry {
 // starts with a fresh access record; under LFU an overwritten key keeps
 // its counter, as Redis's dbSetValue does.
 func (db *DB) Set(key string, v Value, expire int64) *Entry {
-	slot := slots.KeySlotString(key)
+	return db.SetInSlot(slots.KeySlotString(key), key, v, expire)
+}
+
+// SetInSlot is Set for a caller that already knows the key's slot, which
+// must be slots.KeySlotString(key) (0 <= slot < slots.Count): loading a
+// snapshot, whose keys are stored under their slot, spares hashing each
+// key again.
+func (db *DB) SetInSlot(slot int, key string, v Value, expire int64) *Entry {
 	db.beforeAccess(slot)
 	t := db.table(slot)
 	if old := t.keys[key]; old != nil {

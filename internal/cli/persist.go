@@ -58,6 +58,17 @@ func dumpCodec(cfg *config.Config) persistence.Codec {
 	}
 }
 
+// loadCodec is dumpCodec for loading a node's own snapshot store at start:
+// Pebble checksums every block and the manifest sums every entry, so the
+// payloads' CRC64 is not computed a second time (persistence check, which
+// looks for corruption, keeps dumpCodec).
+func loadCodec(cfg *config.Config) persistence.Codec {
+	return persistence.Codec{
+		Encode: node.DumpPayload,
+		Decode: func(p []byte) (store.Value, error) { return node.LoadPayload(p, limitsOf(cfg)) },
+	}
+}
+
 // startPersistence opens the data directory, starts the node's listener
 // (clients get -LOADING meanwhile), loads the dataset and installs the
 // write log. It returns the manager, to be closed after the node.
@@ -65,7 +76,7 @@ func dumpCodec(cfg *config.Config) persistence.Codec {
 func startPersistence(n *node.Node, cfg *config.Config, log *slog.Logger, fs persistence.FS, dir string) (*persistence.Manager, error) {
 	host := newNodeHost(n)
 	mgr, err := persistence.New(host, persistence.Options{
-		FS: fs, Dir: dir, Config: cfg, Codec: dumpCodec(cfg), Logger: log,
+		FS: fs, Dir: dir, Config: cfg, Codec: loadCodec(cfg), Logger: log,
 	})
 	if err != nil {
 		return nil, err

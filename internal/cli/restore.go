@@ -622,7 +622,7 @@ func writeNodeData(dir string, d *restore.NodeData, keep *restore.SlotSet) (int,
 		return 0, err
 	}
 	defer n.Close()
-	mgr, err := persistence.New(newNodeHost(n), persistence.Options{Dir: dir, Config: cfg, Codec: dumpCodec(cfg)})
+	mgr, err := persistence.New(newNodeHost(n), persistence.Options{Dir: dir, Config: cfg, Codec: loadCodec(cfg)})
 	if err != nil {
 		return 0, err
 	}

@@ -84,7 +84,7 @@ func TestRestoreProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := persistence.New(newNodeHost(nd), persistence.Options{Dir: dir, Config: cfg, Codec: dumpCodec(cfg)})
+	mgr, err := persistence.New(newNodeHost(nd), persistence.Options{Dir: dir, Config: cfg, Codec: loadCodec(cfg)})
 	if err != nil {
 		t.Fatal(err)
 	}
