@@ -80,12 +80,20 @@ func (rc *reshardCluster) addrs() []string {
 
 // masters returns the nodes that CLUSTER NODES on the first node shows as
 // masters.
-func (rc *reshardCluster) masters() []*clusterNode {
+func (rc *reshardCluster) masters() []*clusterNode { return rc.withRole("master") }
+
+// replicas returns the nodes that CLUSTER NODES on the first node shows as
+// replicas.
+func (rc *reshardCluster) replicas() []*clusterNode { return rc.withRole("slave") }
+
+// withRole returns the nodes whose CLUSTER NODES flags (as the first node
+// sees them) include role.
+func (rc *reshardCluster) withRole(role string) []*clusterNode {
 	text := clusterDo(rc.t, rc.nodes[0].addr(), "CLUSTER", "NODES")
 	var out []*clusterNode
 	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
 		f := strings.Fields(l)
-		if len(f) < 3 || !strings.Contains(f[2], "master") {
+		if len(f) < 3 || !strings.Contains(f[2], role) {
 			continue
 		}
 		for _, n := range rc.nodes {
@@ -377,25 +385,6 @@ func (rc *reshardCluster) addNode(t *testing.T, extra ...string) *clusterNode {
 		return strings.Contains(clusterDo(t, x.addr(), "CLUSTER", "NODES"), n.addr()+"@")
 	})
 	return n
-}
-
-// replicas returns the nodes that CLUSTER NODES on the first node shows as
-// replicas.
-func (rc *reshardCluster) replicas() []*clusterNode {
-	text := clusterDo(rc.t, rc.nodes[0].addr(), "CLUSTER", "NODES")
-	var out []*clusterNode
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 3 || !strings.Contains(f[2], "slave") {
-			continue
-		}
-		for _, n := range rc.nodes {
-			if strings.HasPrefix(f[1], n.addr()+"@") {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
 }
 
 // reshardKeys is the size of TestReshardUnderLoad's dataset: issue 5's
